@@ -1,0 +1,206 @@
+/**
+ * Speed measurements (not assertions): `npm run bench [-- --gallery 20000 --probes 20 --database-url postgres://…]`.
+ *
+ * 1. Face engine: per-image latency for a single-face probe and a group photo (in the worker pool).
+ * 2. HTTP: p50/p95 of single-face searches through the whole service (decode → detect → embed → kNN → audit → store),
+ *    on PGlite and, with --database-url, on PostgreSQL.
+ * 3. kNN alone: HNSW query time with a gallery of synthetic unit vectors (--gallery N), with and without a watchlist filter.
+ * 4. Concurrency: throughput with as many parallel searches as workers.
+ * Prints a JSON report; docs/BENCHMARKS.md records the figures with this command.
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import pino from 'pino';
+import sharp from 'sharp';
+import request from 'supertest';
+import { compose } from '../src/compose';
+import { loadConfig } from '../src/config';
+import { createFaceEngine } from '../src/infra/face/face-engine';
+import type { Db } from '../src/infra/db/db';
+import { createFaceRepo } from '../src/infra/db/face.repo';
+import { migrate } from '../src/infra/db/migrate';
+import { openDb } from '../src/infra/db/open';
+import { toVectorParam } from '../src/infra/db/db';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const { values } = parseArgs({
+  options: {
+    gallery: { type: 'string', default: '20000' },
+    probes: { type: 'string', default: '20' },
+    'database-url': { type: 'string' },
+    workers: { type: 'string', default: String(os.cpus().length) },
+  },
+});
+const GALLERY = Number(values.gallery);
+const PROBES = Number(values.probes);
+const WORKERS = Number(values.workers);
+const SAMPLES = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10;
+};
+const stats = (xs: number[]) => ({ n: xs.length, p50: pct(xs, 50), p95: pct(xs, 95), max: pct(xs, 100) });
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+function unitVectors(n: number, dims: number, seed: number): number[][] {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 2 ** 32 - 0.5);
+  return Array.from({ length: n }, () => {
+    const v = Array.from({ length: dims }, rnd);
+    const norm = Math.hypot(...v);
+    return v.map((x) => x / norm);
+  });
+}
+
+async function seedGallery(db: Db, n: number) {
+  const t0 = process.hrtime.bigint();
+  const watchlists = ['wl-large', 'wl-small'];
+  const batch = 500;
+  for (let i = 0; i < n; i += batch) {
+    const vs = unitVectors(Math.min(batch, n - i), 128, 1000 + i);
+    const subjectIds = vs.map(() => randomUUID());
+    await db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO subject (id, display_name, category, watchlist, legal_basis, organization)
+         SELECT id, 'synthetic', 'other', CASE WHEN random() < 0.05 THEN $2 ELSE $3 END, 'benchmark', 'bench' FROM unnest($1::uuid[]) AS id`,
+        [subjectIds, watchlists[1], watchlists[0]],
+      );
+      await tx.query(
+        `INSERT INTO face (id, subject_id, model_id, embedding, quality, box)
+         SELECT gen_random_uuid(), s, 'bench-128', e::vector, '{}', '{}' FROM unnest($1::uuid[], $2::text[]) AS t(s, e)`,
+        [subjectIds, vs.map(toVectorParam)],
+      );
+    });
+  }
+  return ms(t0);
+}
+
+async function knnBench(db: Db) {
+  const faces = createFaceRepo();
+  const probes = unitVectors(50, 128, 7);
+  const run = async (watchlists?: string[]) => {
+    const times: number[] = [];
+    for (const p of probes) {
+      const t0 = process.hrtime.bigint();
+      await db.transaction((tx) => faces.nearestSubjects(tx, { embedding: p, modelId: 'bench-128', topK: 20, watchlists }));
+      times.push(ms(t0));
+    }
+    return stats(times);
+  };
+  const plan = await db.transaction(async (tx) => {
+    await tx.query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)");
+    const r = await tx.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT id FROM face WHERE vector_dims(embedding) = 128 AND model_id = 'bench-128'
+        ORDER BY embedding::vector(128) <=> $1::vector(128) LIMIT 100`,
+      [toVectorParam(probes[0]!)],
+    );
+    return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+  });
+  return { usesHnsw: /face_embedding_128_hnsw/.test(plan), unfiltered: await run(), filteredToSmallWatchlist: await run(['wl-small']) };
+}
+
+async function httpBench(db: Db, label: string) {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', DATA_DIR: 'memory://', FACE_WORKERS: String(WORKERS) });
+  await migrate(db);
+  const system = await compose({ config, db, logger: pino({ level: 'silent' }) });
+  const tLoad = process.hrtime.bigint();
+  const engine = await system.startEngine();
+  const loadMs = ms(tLoad);
+  const admin = { keyId: 'bench', roles: ['admin' as const], organization: '*' };
+  const enroller = `Bearer ${(await system.keys.create(admin, { roles: ['enroller'], organization: 'fiu' })).key}`;
+  const searcher = `Bearer ${(await system.keys.create(admin, { roles: ['searcher'], organization: 'bank' })).key}`;
+
+  // Enrol the largest face of each sample photo, then probe with single-face crops of those photos.
+  const crops: Buffer[] = [];
+  for (const n of [1, 2, 3, 4, 5, 6]) {
+    const photo = fs.readFileSync(path.join(SAMPLES, `sample${n}.jpg`));
+    const s = await request(system.app).post('/v1/subjects').set('Authorization', enroller).send({ displayName: `S${n}`, category: 'fraud', watchlist: 'bench', legalBasis: 'bench' });
+    const { faces, width, height } = await engine.analyze(photo);
+    const b = faces[0]!.box;
+    const m = 0.4;
+    const left = Math.max(0, Math.round(b.x - b.width * m));
+    const top = Math.max(0, Math.round(b.y - b.height * m));
+    const crop = await sharp(photo)
+      .extract({ left, top, width: Math.min(width - left, Math.round(b.width * (1 + 2 * m))), height: Math.min(height - top, Math.round(b.height * (1 + 2 * m))) })
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    crops.push(crop);
+    await request(system.app).post(`/v1/subjects/${s.body.id}/faces`).set('Authorization', enroller).attach('image', crop, 'c.jpg');
+  }
+  const search = (img: Buffer) =>
+    request(system.app).post('/v1/searches').set('Authorization', searcher).attach('image', img, 'p.jpg').field('purpose', 'benchmark').field('caseRef', 'BENCH');
+
+  const single: number[] = [];
+  for (let i = 0; i < PROBES; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await search(crops[i % crops.length]!);
+    if (r.status !== 200) throw new Error(`search failed: ${r.status} ${JSON.stringify(r.body)}`);
+    single.push(ms(t0));
+  }
+  const group: number[] = [];
+  for (let i = 0; i < Math.min(PROBES, 12); i++) {
+    const t0 = process.hrtime.bigint();
+    await search(fs.readFileSync(path.join(SAMPLES, `sample${(i % 6) + 1}.jpg`)));
+    group.push(ms(t0));
+  }
+  const tPar = process.hrtime.bigint();
+  const parallel = WORKERS * 6;
+  await Promise.all(Array.from({ length: parallel }, (_, i) => search(crops[i % crops.length]!)));
+  const parMs = ms(tPar);
+  await system.close();
+  return {
+    database: label,
+    modelLoadAndWarmupMs: Math.round(loadMs),
+    singleFaceSearchMs: stats(single),
+    groupPhotoSearchMs: stats(group),
+    concurrent: { searches: parallel, workers: WORKERS, totalMs: Math.round(parMs), perSecond: Math.round((parallel / parMs) * 1000 * 10) / 10 },
+  };
+}
+
+/** A throw-away database on the given server (never the one named in the URL), dropped when closed. */
+async function scratchPostgres(url: string): Promise<Db> {
+  const name = `facematch_bench_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  const db = await openDb({ url: u.toString(), dataDir: '' });
+  return {
+    ...db,
+    async close() {
+      await db.close();
+      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+async function main() {
+  const report: Record<string, unknown> = { machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version }, workers: WORKERS };
+  const targets: { label: string; open: () => Promise<Db> }[] = [{ label: 'pglite', open: () => openDb({ dataDir: 'memory://' }) }];
+  if (values['database-url']) targets.push({ label: 'postgres', open: () => scratchPostgres(values['database-url']!) });
+
+  for (const t of targets) {
+    const db = await t.open();
+    try {
+      report[`http_${t.label}`] = await httpBench(db, t.label);
+      const seedMs = await seedGallery(db, GALLERY);
+      await db.exec('ANALYZE');
+      report[`knn_${t.label}`] = { gallery: GALLERY, seedMs: Math.round(seedMs), ...(await knnBench(db)) };
+    } finally {
+      await db.close();
+    }
+    process.stderr.write(`done: ${t.label}\n`);
+  }
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

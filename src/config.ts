@@ -1,0 +1,128 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env. One schema, parsed once; a bad environment fails fast with every bad key listed.
+ * Secrets (bootstrap admin key, encryption key) have no defaults.
+ */
+const intFrom = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+const numFrom = (def: number, min: number, max: number) => z.coerce.number().min(min).max(max).default(def);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: intFrom(8080, 0, 65535),
+  HOST: z.string().default('0.0.0.0'),
+  /** Unset → the embedded PGlite database under DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_POOL_SIZE: intFrom(10, 1, 200),
+  DATA_DIR: z.string().default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  MAX_UPLOAD_BYTES: intFrom(15 * 1024 * 1024, 1024, 200 * 1024 * 1024),
+  /** Decoded width × height above this is refused with IMAGE_TOO_LARGE (a decompression-bomb guard). */
+  MAX_IMAGE_PIXELS: intFrom(50_000_000, 10_000, 500_000_000),
+
+  FACE_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  FACE_WORKERS: intFrom(Math.max(1, os.cpus().length), 1, 64),
+  /** Requests allowed to wait for a worker; beyond this the service answers 503 OVERLOADED. */
+  FACE_QUEUE_LIMIT: intFrom(16, 0, 10_000),
+  FACE_MIN_DETECTION_SCORE: numFrom(0.5, 0.05, 0.99),
+
+  /** Screening threshold stated as a target false-match rate, converted through the model's calibration table. */
+  SCREENING_TARGET_FMR: numFrom(1e-4, 1e-7, 0.5),
+  /** 1:1 verification threshold, likewise a target false-match rate. */
+  VERIFY_TARGET_FMR: numFrom(1e-4, 1e-7, 0.5),
+  /** Two candidates whose similarities differ by less than this are flagged AMBIGUOUS_TOP_CANDIDATES. */
+  AMBIGUITY_MARGIN: numFrom(0.02, 0, 1),
+  /** Probe faces scoring below this quality are flagged LOW_PROBE_QUALITY. */
+  PROBE_MIN_QUALITY: numFrom(0.5, 0, 1),
+  /** Enrolment refuses faces below this quality with LOW_QUALITY. */
+  ENROL_MIN_QUALITY: numFrom(0.5, 0, 1),
+
+  RATE_LIMIT_PER_MINUTE: intFrom(600, 1, 1_000_000),
+  SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
+
+  FACEMATCH_BOOTSTRAP_ADMIN_KEY: z.string().min(16).optional(),
+  /** 32 bytes, base64. Unset with DATABASE_URL → refuse to start; unset in embedded mode → a key file under DATA_DIR. */
+  FACEMATCH_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .optional(),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config {
+  readonly env: Env['NODE_ENV'];
+  readonly http: { readonly port: number; readonly host: string; readonly shutdownGraceMs: number };
+  readonly db: { readonly url?: string; readonly poolSize: number };
+  readonly dataDir: string;
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly limits: {
+    readonly uploadBytes: number;
+    readonly imagePixels: number;
+    readonly ratePerMinute: number;
+  };
+  readonly face: {
+    readonly backend: Env['FACE_BACKEND'];
+    readonly workers: number;
+    readonly queueLimit: number;
+    readonly minDetectionScore: number;
+  };
+  readonly matching: {
+    readonly screeningTargetFmr: number;
+    readonly verifyTargetFmr: number;
+    readonly ambiguityMargin: number;
+    readonly probeMinQuality: number;
+    readonly enrolMinQuality: number;
+  };
+  readonly secrets: { readonly bootstrapAdminKey?: string; readonly encryptionKey?: Buffer };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Buffer.isBuffer(o)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    env: e.NODE_ENV,
+    http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
+    db: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    dataDir: path.resolve(e.DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE },
+    face: {
+      backend: e.FACE_BACKEND,
+      workers: e.FACE_WORKERS,
+      queueLimit: e.FACE_QUEUE_LIMIT,
+      minDetectionScore: e.FACE_MIN_DETECTION_SCORE,
+    },
+    matching: {
+      screeningTargetFmr: e.SCREENING_TARGET_FMR,
+      verifyTargetFmr: e.VERIFY_TARGET_FMR,
+      ambiguityMargin: e.AMBIGUITY_MARGIN,
+      probeMinQuality: e.PROBE_MIN_QUALITY,
+      enrolMinQuality: e.ENROL_MIN_QUALITY,
+    },
+    secrets: {
+      bootstrapAdminKey: e.FACEMATCH_BOOTSTRAP_ADMIN_KEY,
+      encryptionKey: e.FACEMATCH_ENCRYPTION_KEY ? Buffer.from(e.FACEMATCH_ENCRYPTION_KEY, 'base64') : undefined,
+    },
+  });
+}

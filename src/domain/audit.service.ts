@@ -1,0 +1,118 @@
+import type { AnchorRepo } from '../infra/db/anchor.repo';
+import type { AuditRepo } from '../infra/db/audit.repo';
+import { auditSeqRange } from '../infra/db/audit-window.repo';
+import type { Db } from '../infra/db/db';
+import type { Principal } from './api-key';
+import { ChainVerifier, type AuditActor, type AuditEvent, type ChainVerification } from './audit-chain';
+import { AppError, ForbiddenError } from './errors';
+
+export interface EventQuery {
+  from?: Date;
+  to?: Date;
+  /** Key id of the actor. */
+  actor?: string;
+  type?: string;
+  subjectId?: string;
+  searchId?: string;
+  /** The seq of the last event of the previous page. */
+  cursor?: number;
+  limit: number;
+}
+
+const PAGE = 1000;
+
+/**
+ * Oversight over the audit chain. Tenant rule: an auditor whose key organization is not `*` reads only events whose actor
+ * belongs to its organization; verifying, exporting and anchoring the whole chain is for `*` auditors (a filtered chain
+ * cannot be verified, so it is not offered).
+ */
+export function createAuditService(d: { db: Db; audit: AuditRepo; anchors: AnchorRepo; clock?: () => number }) {
+  const { db, audit, anchors } = d;
+  const ms = d.clock ?? (() => performance.now());
+
+  const requireWholeChain = (p: Principal) => {
+    if (p.organization !== '*') {
+      throw new ForbiddenError('Verifying, exporting and anchoring the audit chain needs an auditor key of organization *.');
+    }
+  };
+
+  async function verifyChain(): Promise<ChainVerification & { ms: number }> {
+    const t0 = ms();
+    const v = new ChainVerifier();
+    for await (const e of audit.iterate(db, { pageSize: PAGE })) v.push(e);
+    return { ...v.result(), ms: Math.round(ms() - t0) };
+  }
+
+  return {
+    async events(p: Principal, q: EventQuery): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
+      const rows = await audit.list(db, {
+        from: q.from,
+        to: q.to,
+        keyId: q.actor,
+        organization: p.organization === '*' ? undefined : p.organization,
+        type: q.type,
+        subjectId: q.subjectId,
+        searchId: q.searchId,
+        afterSeq: q.cursor ?? 0,
+        limit: q.limit + 1,
+      });
+      const items = rows.slice(0, q.limit);
+      return { items, nextCursor: rows.length > q.limit ? String(items[items.length - 1]!.seq) : null };
+    },
+
+    /** Recomputes every hash from genesis, streaming a page at a time. */
+    async verify(p: Principal) {
+      requireWholeChain(p);
+      return verifyChain();
+    },
+
+    /**
+     * The events of [from, to) as a contiguous seq range, in seq order (see auditSeqRange for why by seq). A partial export
+     * verifies offline from its first event's prevHash; only a full export (no from) ties back to genesis.
+     */
+    async *export(p: Principal, w: { from?: Date; to?: Date }): AsyncGenerator<AuditEvent> {
+      requireWholeChain(p);
+      const range = await auditSeqRange(db, w);
+      if (!range) return;
+      // A full export starts at seq 1 even if the first event's time were out of order.
+      let after = w.from ? range.first - 1 : 0;
+      const last = w.to ? range.last : Number.MAX_SAFE_INTEGER;
+      for (;;) {
+        const page = await audit.list(db, { afterSeq: after, limit: PAGE });
+        for (const e of page) {
+          if (e.seq > last) return;
+          yield e;
+        }
+        if (page.length < PAGE) return;
+        after = page[page.length - 1]!.seq;
+      }
+    },
+
+    /**
+     * Verifies the chain, then appends an `audit.anchored` event recording the verified head, and stores that new event's
+     * seq/hash as the anchor. Whoever keeps {seq, hash} elsewhere can later prove that nothing up to seq changed.
+     */
+    async anchor(actor: AuditActor): Promise<{ seq: number; hash: string; at: string; verified: ChainVerification & { ms: number } }> {
+      const verified = await verifyChain();
+      if (!verified.ok) {
+        throw new AppError('AUDIT_CHAIN_BROKEN', 409, `The audit chain does not verify (first bad seq ${verified.firstBadSeq}); not anchoring.`, verified);
+      }
+      return db.transaction(async (tx) => {
+        const ev = await audit.append(tx, {
+          type: 'audit.anchored',
+          actor,
+          payload: { verifiedSeq: verified.headSeq, verifiedHash: verified.headHash, verifiedEvents: verified.events },
+        });
+        await anchors.insert(tx, { seq: ev.seq, hash: ev.hash, createdAt: ev.at });
+        return { seq: ev.seq, hash: ev.hash, at: ev.at, verified };
+      });
+    },
+
+    async anchors(p: Principal, limit: number) {
+      requireWholeChain(p);
+      return anchors.list(db, limit);
+    },
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

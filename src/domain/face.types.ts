@@ -1,0 +1,66 @@
+/** Plain data shapes shared between the face engine (infra/face) and the domain. No tfjs types cross this line. */
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export type QualityIssue = 'SMALL_FACE' | 'BLUR' | 'EXTREME_POSE' | 'LOW_DETECTION_SCORE' | 'POOR_EXPOSURE';
+
+export interface FaceQuality {
+  /** 0 (unusable) … 1 (ideal). */
+  score: number;
+  issues: QualityIssue[];
+  /** The raw measurements behind the score, for reviewers and tuning. */
+  metrics: Record<string, number>;
+}
+
+export interface DetectedFace {
+  /** Box in the pixel space of the decoded, EXIF-rotated image. */
+  box: Box;
+  detectionScore: number;
+  quality: FaceQuality;
+  /** Unit-length (L2-normalised) embedding; cosine similarity = dot product. */
+  embedding: number[];
+  /** JPEG of the aligned face crop (what a reviewer compares), present when asked for. */
+  cropJpeg?: Buffer;
+}
+
+export interface AnalyzedImage {
+  /** SHA-256 (hex) of the uploaded bytes, as received. */
+  sha256: string;
+  width: number;
+  height: number;
+  /** Largest face first. */
+  faces: DetectedFace[];
+}
+
+export interface ModelInfo {
+  /** Stable id stored with every template; searches compare only templates of the same id. */
+  id: string;
+  detector: string;
+  embedder: string;
+  version: string;
+  /** SHA-256 over the weight files' sums, in manifest order. */
+  weightsSha256: string;
+  dimensions: number;
+  backend: string;
+}
+
+export interface AnalyzeOptions {
+  /** Produce the aligned crop JPEG of each face (enrolment). */
+  withCrops?: boolean;
+  /** Keep only the face nearest the image centre (evaluation on LFW-style crops). */
+  centreFaceOnly?: boolean;
+}
+
+export interface FaceEngine {
+  readonly model: ModelInfo;
+  /** Decodes, detects, aligns, embeds. Throws AppErrors for undecodable / oversized input and OverloadedError when the queue is full. */
+  analyze(image: Buffer, options?: AnalyzeOptions): Promise<AnalyzedImage>;
+  /** Requests waiting for a worker (for /metrics and admission). */
+  queueDepth(): number;
+  close(): Promise<void>;
+}

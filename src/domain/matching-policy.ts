@@ -1,0 +1,68 @@
+import type { Box, FaceQuality } from './face.types';
+
+export type SearchMode = 'investigative' | 'screening';
+
+export type ReviewReason =
+  | 'CANDIDATES_ARE_LEADS_ONLY'
+  | 'LOW_PROBE_QUALITY'
+  | 'AMBIGUOUS_TOP_CANDIDATES'
+  | 'MULTIPLE_PROBE_FACES';
+
+export interface Candidate {
+  rank: number;
+  subjectId: string;
+  displayName: string;
+  category: string;
+  watchlist: string;
+  faceId: string;
+  similarity: number;
+  estimatedFalseMatchRate: number;
+}
+
+export interface FaceResult {
+  faceIndex: number;
+  box: Box;
+  quality: Pick<FaceQuality, 'score' | 'issues'>;
+  candidates: Candidate[];
+}
+
+export interface PolicySettings {
+  screeningThreshold: number;
+  ambiguityMargin: number;
+  probeMinQuality: number;
+}
+
+/**
+ * Which candidates a mode returns. Investigative: all of the kNN result, optionally cut at `minSimilarity`.
+ * Screening (KYC): only those at or above the screening threshold (itself derived from a target false-match rate);
+ * an empty list means "no watchlist hit".
+ */
+export function keepCandidates(mode: SearchMode, cands: Candidate[], s: PolicySettings, minSimilarity?: number): Candidate[] {
+  const floor = Math.max(minSimilarity ?? 0, mode === 'screening' ? s.screeningThreshold : 0);
+  return cands.filter((c) => c.similarity >= floor).map((c, i) => ({ ...c, rank: i + 1 }));
+}
+
+/**
+ * Human review rules (README "When a search needs human review"):
+ * - CANDIDATES_ARE_LEADS_ONLY: any candidate is returned (both modes);
+ * - LOW_PROBE_QUALITY: a probe face scores below the probe quality level (in screening, a miss on a poor probe is not a clear result);
+ * - AMBIGUOUS_TOP_CANDIDATES: for some face, the top two candidates are within the ambiguity margin and the top one is at or
+ *   above the screening threshold (two plausible matches that a reviewer must tell apart);
+ * - MULTIPLE_PROBE_FACES: the probe holds several faces and at least one has a candidate (a reviewer checks which person is meant).
+ */
+export function reviewDecision(faces: FaceResult[], s: PolicySettings): { humanReviewRequired: boolean; reviewReasons: ReviewReason[] } {
+  const reasons = new Set<ReviewReason>();
+  const anyCandidate = faces.some((f) => f.candidates.length > 0);
+  if (anyCandidate) reasons.add('CANDIDATES_ARE_LEADS_ONLY');
+  if (faces.some((f) => f.quality.score < s.probeMinQuality)) reasons.add('LOW_PROBE_QUALITY');
+  for (const f of faces) {
+    const [a, b] = f.candidates;
+    if (a && b && a.similarity >= s.screeningThreshold && a.similarity - b.similarity < s.ambiguityMargin) {
+      reasons.add('AMBIGUOUS_TOP_CANDIDATES');
+    }
+  }
+  if (faces.length > 1 && anyCandidate) reasons.add('MULTIPLE_PROBE_FACES');
+  const order: ReviewReason[] = ['CANDIDATES_ARE_LEADS_ONLY', 'LOW_PROBE_QUALITY', 'AMBIGUOUS_TOP_CANDIDATES', 'MULTIPLE_PROBE_FACES'];
+  const reviewReasons = order.filter((r) => reasons.has(r));
+  return { humanReviewRequired: reviewReasons.length > 0, reviewReasons };
+}

@@ -1,0 +1,82 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { AuditRepo } from '../infra/db/audit.repo';
+import type { Db } from '../infra/db/db';
+import type { ReviewRecord, ReviewRepo } from '../infra/db/review.repo';
+import type { SearchRepo } from '../infra/db/search.repo';
+import { SQLSTATE, sqlState } from '../infra/db/sqlstate';
+import { actorOf } from './actor';
+import { canSeeOrganization, type Principal } from './api-key';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors';
+import { reviewState, type ReviewDecision } from './review-state';
+
+export interface ReviewInput {
+  faceIndex: number;
+  subjectId: string;
+  decision: ReviewDecision;
+  rationale: string;
+}
+
+type StoredFace = { faceIndex: number; candidates?: Array<{ subjectId: string }> };
+
+/**
+ * Four-eyes review of search candidates. A decision is stored and audited (`review.recorded`) in one transaction.
+ * Checks, in order: the search is visible to the reviewer (else 404, no existence leak), the reviewer's key did not run it (403),
+ * the (faceIndex, subjectId) pair is a candidate of that stored result (400), this key has not decided on it yet (409).
+ */
+export function createReviewService(d: { db: Db; searches: SearchRepo; reviews: ReviewRepo; audit: AuditRepo; clock?: () => Date }) {
+  const now = d.clock ?? (() => new Date());
+  const { db, searches, reviews, audit } = d;
+
+  return {
+    async record(p: Principal, searchId: string, input: ReviewInput) {
+      return db.transaction(async (tx) => {
+        const s = await searches.get(tx, searchId);
+        if (!s || !canSeeOrganization(p, s.organization)) throw new NotFoundError('Search');
+        if (s.keyId === p.keyId) throw new ForbiddenError('A reviewer cannot review a search that the same API key ran.');
+        const faces = ((s.result as { faces?: StoredFace[] }).faces ?? []);
+        const isCandidate = faces.some((f) => f.faceIndex === input.faceIndex && (f.candidates ?? []).some((c) => c.subjectId === input.subjectId));
+        if (!isCandidate) {
+          throw new ValidationError('The (faceIndex, subjectId) pair is not a candidate of this search.', { faceIndex: input.faceIndex, subjectId: input.subjectId });
+        }
+
+        const rec: ReviewRecord = {
+          id: randomUUID(),
+          searchId,
+          faceIndex: input.faceIndex,
+          subjectId: input.subjectId,
+          decision: input.decision,
+          rationale: input.rationale,
+          keyId: p.keyId,
+          organization: p.organization,
+          createdAt: now().toISOString(),
+        };
+        try {
+          await reviews.insert(tx, rec);
+        } catch (e) {
+          if (sqlState(e) === SQLSTATE.UNIQUE_VIOLATION) throw new ConflictError('This API key has already reviewed this candidate.');
+          throw e;
+        }
+        const all = (await reviews.listBySearch(tx, searchId)).filter((r) => r.faceIndex === rec.faceIndex && r.subjectId === rec.subjectId);
+        const summary = reviewState(all);
+        // The rationale is free text that may name people: the chain keeps its SHA-256 (proving the stored text unchanged), not the text.
+        const ev = await audit.append(tx, {
+          type: 'review.recorded',
+          actor: actorOf(p),
+          subjectIds: [rec.subjectId],
+          searchId,
+          payload: {
+            reviewId: rec.id,
+            faceIndex: rec.faceIndex,
+            subjectId: rec.subjectId,
+            decision: rec.decision,
+            rationaleSha256: createHash('sha256').update(rec.rationale).digest('hex'),
+            stateAfter: summary.state,
+          },
+        }, new Date(rec.createdAt));
+        return { ...rec, candidateReview: summary, audit: { seq: ev.seq, hash: ev.hash } };
+      });
+    },
+  };
+}
+
+export type ReviewService = ReturnType<typeof createReviewService>;

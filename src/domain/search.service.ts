@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditRepo } from '../infra/db/audit.repo';
+import type { Db } from '../infra/db/db';
+import type { FaceRepo } from '../infra/db/face.repo';
+import type { ReviewRepo } from '../infra/db/review.repo';
+import type { SearchRecord, SearchRepo } from '../infra/db/search.repo';
+import type { SubjectRepo } from '../infra/db/subject.repo';
+import { actorOf } from './actor';
+import { canSeeOrganization, type Principal } from './api-key';
+import type { Calibration } from './calibration';
+import { similarityFromCosineDistance } from './calibration';
+import { decodeCursor, page } from './cursor';
+import { NoFaceError, NotFoundError } from './errors';
+import type { FaceEngine } from './face.types';
+import { keepCandidates, reviewDecision, type Candidate, type FaceResult, type SearchMode } from './matching-policy';
+import { withReviewState } from './review-state';
+
+export interface SearchParams {
+  purpose: string;
+  caseRef: string;
+  mode: SearchMode;
+  topK: number;
+  minSimilarity?: number;
+  watchlists?: string[];
+  categories?: string[];
+}
+
+export interface SearchServiceDeps {
+  db: Db;
+  faces: FaceRepo;
+  subjects: SubjectRepo;
+  searches: SearchRepo;
+  audit: AuditRepo;
+  /** When given, `get` attaches each candidate's review state and the search's reviews to the result. */
+  reviews?: ReviewRepo;
+  engine: () => FaceEngine;
+  calibration: (modelId: string) => Calibration;
+  settings: { screeningTargetFmr: number; verifyTargetFmr: number; ambiguityMargin: number; probeMinQuality: number };
+  onSearch?: (mode: string) => void;
+  clock?: () => Date;
+}
+
+const round = (x: number, digits = 6) => Math.round(x * 10 ** digits) / 10 ** digits;
+const fmrRound = (x: number) => Number(x.toPrecision(3));
+
+/** 1:N search and 1:1 verification. Each result is stored and audited in one transaction: no audit, no result. */
+export function createSearchService(d: SearchServiceDeps) {
+  const now = d.clock ?? (() => new Date());
+  const { db, faces, searches, audit } = d;
+
+  const modelOf = (e: FaceEngine) => ({ id: e.model.id, detector: e.model.detector, embedder: e.model.embedder, version: e.model.version, weightsSha256: e.model.weightsSha256 });
+
+  /** Stores the record and appends its audit event; returns the event (its seq/hashes describe the gallery state). */
+  async function record(
+    tx: Parameters<Parameters<Db['transaction']>[0]>[0],
+    rec: Omit<SearchRecord, 'result'>,
+    result: (audit: { seq: number; hash: string; prevHash: string }) => Record<string, unknown>,
+    auditPayload: Record<string, unknown>,
+    subjectIds: string[],
+    p: Principal,
+  ) {
+    const ev = await audit.append(tx, {
+      type: rec.kind === 'search' ? 'search.run' : 'verify.run',
+      actor: actorOf(p),
+      subjectIds: [...new Set(subjectIds)],
+      searchId: rec.id,
+      payload: auditPayload,
+    }, new Date(rec.createdAt));
+    const stored = { ...result(ev), audit: { seq: ev.seq, hash: ev.hash } };
+    await searches.insert(tx, { ...rec, result: stored });
+    return stored;
+  }
+
+  return {
+    async search(p: Principal, image: Buffer, params: SearchParams) {
+      const engine = d.engine();
+      const analyzed = await engine.analyze(image);
+      if (analyzed.faces.length === 0) throw new NoFaceError('No face was found in the probe image.');
+      const calibration = d.calibration(engine.model.id);
+      const policy = {
+        screeningThreshold: calibration.thresholdFor(d.settings.screeningTargetFmr),
+        ambiguityMargin: d.settings.ambiguityMargin,
+        probeMinQuality: d.settings.probeMinQuality,
+      };
+      const id = randomUUID();
+      const createdAt = now().toISOString();
+
+      const out = await db.transaction(async (tx) => {
+        const templates = await faces.countTemplates(tx, engine.model.id);
+        const faceResults: FaceResult[] = [];
+        for (const [faceIndex, f] of analyzed.faces.entries()) {
+          const rows = await faces.nearestSubjects(tx, {
+            embedding: f.embedding,
+            modelId: engine.model.id,
+            topK: params.topK,
+            watchlists: params.watchlists,
+            categories: params.categories,
+          });
+          const all: Candidate[] = rows.map((r, i) => {
+            const similarity = similarityFromCosineDistance(r.distance);
+            return {
+              rank: i + 1,
+              subjectId: r.subjectId,
+              displayName: r.displayName,
+              category: r.category,
+              watchlist: r.watchlist,
+              faceId: r.faceId,
+              similarity: round(similarity),
+              estimatedFalseMatchRate: fmrRound(calibration.fmrAt(similarity)),
+            };
+          });
+          faceResults.push({
+            faceIndex,
+            box: f.box,
+            quality: { score: round(f.quality.score, 3), issues: f.quality.issues },
+            candidates: keepCandidates(params.mode, all, policy, params.minSimilarity),
+          });
+        }
+        const decision = reviewDecision(faceResults, policy);
+        const result = {
+          searchId: id,
+          createdAt,
+          mode: params.mode,
+          probe: { sha256: analyzed.sha256, width: analyzed.width, height: analyzed.height, facesDetected: analyzed.faces.length },
+          faces: faceResults,
+          ...decision,
+          thresholds: { screeningSimilarity: round(policy.screeningThreshold), screeningTargetFmr: d.settings.screeningTargetFmr },
+          model: modelOf(engine),
+        };
+        const candidateSummary = faceResults.flatMap((f) =>
+          f.candidates.map((c) => ({ faceIndex: f.faceIndex, subjectId: c.subjectId, faceId: c.faceId, similarity: c.similarity, fmr: c.estimatedFalseMatchRate })),
+        );
+        return record(
+          tx,
+          { id, kind: 'search', organization: p.organization, keyId: p.keyId, mode: params.mode, purpose: params.purpose, caseRef: params.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, params: { ...params }, createdAt },
+          // The gallery state searched: the audit chain position just before this search (every gallery change is an event).
+          (ev) => ({ ...result, gallery: { templates, snapshot: `${ev.seq - 1}:${ev.prevHash.slice(0, 16)}` } }),
+          {
+            purpose: params.purpose,
+            caseRef: params.caseRef,
+            mode: params.mode,
+            params: { topK: params.topK, minSimilarity: params.minSimilarity ?? null, watchlists: params.watchlists ?? null, categories: params.categories ?? null },
+            probeSha256: analyzed.sha256,
+            facesDetected: analyzed.faces.length,
+            modelId: engine.model.id,
+            galleryTemplates: templates,
+            candidates: candidateSummary,
+            humanReviewRequired: decision.humanReviewRequired,
+            reviewReasons: decision.reviewReasons,
+          },
+          candidateSummary.map((c) => c.subjectId),
+          p,
+        );
+      });
+      d.onSearch?.(params.mode);
+      return out;
+    },
+
+    async verify(p: Principal, image: Buffer, subjectId: string, ctx: { purpose: string; caseRef: string }) {
+      const subject = await d.subjects.get(db, subjectId);
+      if (!subject) throw new NotFoundError('Subject');
+      const engine = d.engine();
+      const analyzed = await engine.analyze(image);
+      if (analyzed.faces.length === 0) throw new NoFaceError('No face was found in the probe image.');
+      const calibration = d.calibration(engine.model.id);
+      const threshold = calibration.thresholdFor(d.settings.verifyTargetFmr);
+      const id = randomUUID();
+      const createdAt = now().toISOString();
+
+      return db.transaction(async (tx) => {
+        // Every probe face against every template of the subject; the best pair decides.
+        let best: { faceId: string; distance: number; probeFace: number } | null = null;
+        for (const [i, f] of analyzed.faces.entries()) {
+          const [top] = await faces.distancesForSubject(tx, subjectId, engine.model.id, f.embedding);
+          if (top && (!best || top.distance < best.distance)) best = { ...top, probeFace: i };
+        }
+        if (!best) throw new NotFoundError(`Templates of this subject for model ${engine.model.id}`);
+        const similarity = similarityFromCosineDistance(best.distance);
+        const match = similarity >= threshold;
+        const probeQuality = analyzed.faces[best.probeFace]!.quality;
+        const reviewReasons = [
+          ...(match ? ['CANDIDATES_ARE_LEADS_ONLY'] : []),
+          ...(probeQuality.score < d.settings.probeMinQuality ? ['LOW_PROBE_QUALITY'] : []),
+          ...(analyzed.faces.length > 1 ? ['MULTIPLE_PROBE_FACES'] : []),
+        ];
+        const result = {
+          verificationId: id,
+          createdAt,
+          subjectId,
+          match,
+          similarity: round(similarity),
+          estimatedFalseMatchRate: fmrRound(calibration.fmrAt(similarity)),
+          threshold: round(threshold),
+          targetFmr: d.settings.verifyTargetFmr,
+          bestFaceId: best.faceId,
+          probe: { sha256: analyzed.sha256, width: analyzed.width, height: analyzed.height, facesDetected: analyzed.faces.length },
+          humanReviewRequired: reviewReasons.length > 0,
+          reviewReasons,
+          model: modelOf(engine),
+        };
+        const stored = await record(
+          tx,
+          { id, kind: 'verify', organization: p.organization, keyId: p.keyId, mode: 'verify', purpose: ctx.purpose, caseRef: ctx.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, params: { subjectId }, createdAt },
+          () => result,
+          { purpose: ctx.purpose, caseRef: ctx.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, match, similarity: result.similarity, fmr: result.estimatedFalseMatchRate, threshold: result.threshold, bestFaceId: best.faceId },
+          [subjectId],
+          p,
+        );
+        d.onSearch?.('verify');
+        return stored;
+      });
+    },
+
+    /** A stored search, if the caller may see it. Another organization's search is reported as not found (no existence leak). */
+    async get(p: Principal, id: string): Promise<SearchRecord> {
+      const s = await searches.get(db, id);
+      if (!s || !canSeeOrganization(p, s.organization)) throw new NotFoundError('Search');
+      return d.reviews ? { ...s, result: withReviewState(s.result, await d.reviews.listBySearch(db, id)) } : s;
+    },
+
+    async list(p: Principal, f: { from?: Date; to?: Date; caseRef?: string; cursor?: string; limit: number }) {
+      const rows = await searches.list(db, {
+        organization: p.organization === '*' ? null : p.organization,
+        from: f.from,
+        to: f.to,
+        caseRef: f.caseRef,
+        after: decodeCursor(f.cursor),
+        limit: f.limit + 1,
+      });
+      return page(rows, f.limit);
+    },
+  };
+}
+
+export type SearchService = ReturnType<typeof createSearchService>;

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditRepo } from '../infra/db/audit.repo';
+import type { Db } from '../infra/db/db';
+import type { FaceRepo } from '../infra/db/face.repo';
+import type { SubjectFields, SubjectFilter, SubjectRepo } from '../infra/db/subject.repo';
+import type { ImageCipher } from '../infra/crypto/image-cipher';
+import { actorOf } from './actor';
+import type { Principal } from './api-key';
+import { page, decodeCursor } from './cursor';
+import { LowQualityError, MultipleFacesError, NoFaceError, NotFoundError, UnsupportedMediaTypeError } from './errors';
+import type { FaceEngine } from './face.types';
+import { sniffImageType } from './image-format';
+
+export interface SubjectServiceDeps {
+  db: Db;
+  subjects: SubjectRepo;
+  faces: FaceRepo;
+  audit: AuditRepo;
+  cipher: ImageCipher;
+  engine: () => FaceEngine;
+  enrolMinQuality: number;
+  clock?: () => Date;
+}
+
+/** Gallery management: subjects, enrolment (one usable face → template + encrypted images), erasure with a receipt. */
+export function createSubjectService(d: SubjectServiceDeps) {
+  const now = d.clock ?? (() => new Date());
+  const { db, subjects, faces, audit } = d;
+
+  const mustGet = async (q: Parameters<SubjectRepo['get']>[0], id: string) => {
+    const s = await subjects.get(q, id);
+    if (!s) throw new NotFoundError('Subject');
+    return s;
+  };
+
+  return {
+    async create(p: Principal, fields: SubjectFields) {
+      return db.transaction(async (tx) => {
+        const s = await subjects.insert(tx, { id: randomUUID(), organization: p.organization, ...fields });
+        await audit.append(tx, {
+          type: 'subject.created',
+          actor: actorOf(p),
+          subjectIds: [s.id],
+          payload: { watchlist: s.watchlist, category: s.category, legalBasis: s.legalBasis, caseRef: s.caseRef, reviewBy: s.reviewBy },
+        });
+        return s;
+      });
+    },
+
+    get: (id: string) => mustGet(db, id),
+
+    async list(f: Omit<SubjectFilter, 'after'> & { cursor?: string; due?: boolean }) {
+      const rows = await subjects.list(db, {
+        ...f,
+        dueBefore: f.due ? now().toISOString().slice(0, 10) : undefined,
+        after: decodeCursor(f.cursor),
+        limit: f.limit + 1,
+      });
+      return page(rows, f.limit);
+    },
+
+    async update(p: Principal, id: string, patch: Partial<SubjectFields>) {
+      return db.transaction(async (tx) => {
+        const s = await subjects.update(tx, id, patch);
+        if (!s) throw new NotFoundError('Subject');
+        // Field names only: values such as names and notes stay out of the immutable log (they must be erasable).
+        await audit.append(tx, { type: 'subject.updated', actor: actorOf(p), subjectIds: [id], payload: { fields: Object.keys(patch).sort() } });
+        return s;
+      });
+    },
+
+    /** Erasure: subject, templates and images removed in one transaction; the audit chain keeps a tombstone without biometric data. */
+    async erase(p: Principal, id: string) {
+      return db.transaction(async (tx) => {
+        const s = await mustGet(tx, id);
+        const counts = await faces.countForSubject(tx, id);
+        await subjects.delete(tx, id);
+        const erasedAt = now().toISOString();
+        const ev = await audit.append(tx, {
+          type: 'subject.deleted',
+          actor: actorOf(p),
+          subjectIds: [id],
+          payload: { watchlist: s.watchlist, category: s.category, facesRemoved: counts.faces, imagesRemoved: counts.images, erasedAt },
+        });
+        return { subjectId: id, facesRemoved: counts.faces, imagesRemoved: counts.images, erasedAt, auditHash: ev.hash };
+      });
+    },
+
+    async enrolFace(p: Principal, subjectId: string, image: Buffer, source: string | null) {
+      await mustGet(db, subjectId);
+      const mediaType = sniffImageType(image);
+      if (!mediaType) throw new UnsupportedMediaTypeError();
+      const engine = d.engine();
+      const analyzed = await engine.analyze(image, { withCrops: true });
+      if (analyzed.faces.length === 0) throw new NoFaceError();
+      if (analyzed.faces.length > 1) throw new MultipleFacesError(analyzed.faces.length, analyzed.faces.map((f) => f.box));
+      const face = analyzed.faces[0]!;
+      if (face.quality.score < d.enrolMinQuality) throw new LowQualityError(face.quality.score, face.quality.issues, d.enrolMinQuality);
+
+      const faceId = randomUUID();
+      await db.transaction(async (tx) => {
+        await mustGet(tx, subjectId);
+        await faces.insert(tx, { id: faceId, subjectId, modelId: engine.model.id, embedding: face.embedding, quality: face.quality, box: face.box, source });
+        const seal = (plain: Buffer, variant: 'original' | 'crop') => d.cipher.sealFor(plain, `${faceId}:${variant}`);
+        await faces.putImage(tx, { faceId, variant: 'original', mediaType, ...seal(image, 'original') });
+        if (face.cropJpeg) await faces.putImage(tx, { faceId, variant: 'crop', mediaType: 'image/jpeg', ...seal(face.cropJpeg, 'crop') });
+        await audit.append(tx, {
+          type: 'face.enrolled',
+          actor: actorOf(p),
+          subjectIds: [subjectId],
+          payload: {
+            faceId,
+            modelId: engine.model.id,
+            imageSha256: analyzed.sha256,
+            quality: { score: face.quality.score, issues: face.quality.issues },
+            source,
+          },
+        });
+      });
+      return {
+        faceId,
+        subjectId,
+        quality: { score: face.quality.score, issues: face.quality.issues },
+        box: face.box,
+        model: engine.model.id,
+      };
+    },
+
+    async listFaces(subjectId: string) {
+      await mustGet(db, subjectId);
+      return faces.listBySubject(db, subjectId);
+    },
+
+    async deleteFace(p: Principal, subjectId: string, faceId: string) {
+      await db.transaction(async (tx) => {
+        const counts = await faces.countForSubject(tx, subjectId);
+        if (!(await faces.delete(tx, subjectId, faceId))) throw new NotFoundError('Face');
+        await audit.append(tx, { type: 'face.deleted', actor: actorOf(p), subjectIds: [subjectId], payload: { faceId, facesLeft: counts.faces - 1 } });
+      });
+    },
+
+    async faceImage(subjectId: string, faceId: string, variant: 'original' | 'crop') {
+      const img = await faces.getImage(db, subjectId, faceId, variant);
+      if (!img) throw new NotFoundError('Face image');
+      return { mediaType: img.mediaType, bytes: d.cipher.open(img, `${faceId}:${variant}`) };
+    },
+  };
+}
+
+export type SubjectService = ReturnType<typeof createSubjectService>;

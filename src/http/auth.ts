@@ -1,0 +1,31 @@
+import type { NextFunction, Request, Response } from 'express';
+import { hasRole, type Principal, type Role } from '../domain/api-key';
+import { ForbiddenError, UnauthenticatedError } from '../domain/errors';
+import type { KeyService } from '../domain/key.service';
+
+/** `Authorization: Bearer <key>` → req.principal, or 401 UNAUTHENTICATED for a missing, unknown or revoked key. */
+export function authenticate(keys: KeyService) {
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
+    if (!m) return next(new UnauthenticatedError());
+    const principal = await keys.authenticate(m[1]!);
+    if (!principal) return next(new UnauthenticatedError('The API key is unknown or revoked.'));
+    req.principal = principal;
+    next();
+  };
+}
+
+export function requireRole(...roles: Role[]) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    if (!req.principal) return next(new UnauthenticatedError());
+    if (!hasRole(req.principal, ...roles)) {
+      return next(new ForbiddenError(`This action needs one of the roles: ${roles.join(', ')}.`));
+    }
+    next();
+  };
+}
+
+export function principalOf(req: Request): Principal {
+  if (!req.principal) throw new UnauthenticatedError();
+  return req.principal;
+}

@@ -1,0 +1,68 @@
+import type { NextFunction, Request, Response } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { routeOf } from './request-context';
+
+/** One registry per app instance (no module-level singletons), exposed on /metrics in Prometheus text format. */
+export function createMetrics(opts: { queueDepth?: () => number; galleryTemplates?: () => Promise<number> } = {}) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'facematch_' });
+  const requests = new Counter({
+    name: 'facematch_http_requests_total',
+    help: 'HTTP requests by route template, method and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'facematch_http_request_duration_seconds',
+    help: 'HTTP request latency by route template.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  });
+  const inference = new Histogram({
+    name: 'facematch_inference_seconds',
+    help: 'Face engine time per stage (decode, detect, embed, total).',
+    labelNames: ['stage'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+  });
+  const searches = new Counter({
+    name: 'facematch_searches_total',
+    help: 'Completed searches by mode (investigative, screening, verify).',
+    labelNames: ['mode'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'facematch_inference_queue_depth',
+    help: 'Requests waiting for a face-engine worker.',
+    registers: [registry],
+    collect() {
+      this.set(opts.queueDepth?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'facematch_gallery_templates',
+    help: 'Enrolled face templates in the gallery.',
+    registers: [registry],
+    async collect() {
+      if (opts.galleryTemplates) this.set(await opts.galleryTemplates());
+    },
+  });
+
+  return {
+    registry,
+    inference,
+    searches,
+    middleware(req: Request, res: Response, next: NextFunction) {
+      const end = latency.startTimer();
+      res.on('finish', () => {
+        const route = routeOf(req);
+        requests.inc({ method: req.method, route, status: String(res.statusCode) });
+        end({ method: req.method, route });
+      });
+      next();
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,51 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Metrics } from '../metrics';
+import type { OpenApi } from '../openapi';
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<boolean>;
+}
+
+/** Unauthenticated operational endpoints: liveness, readiness (every check must pass), Prometheus metrics, the contract. */
+export function opsRouter(deps: { checks: ReadinessCheck[]; metrics: Metrics; openapi: OpenApi; version: string }): Router {
+  const r = Router();
+  r.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  r.get('/readyz', async (_req, res) => {
+    const results = await Promise.all(
+      deps.checks.map(async (c) => {
+        try {
+          return [c.name, await c.check()] as const;
+        } catch {
+          return [c.name, false] as const;
+        }
+      }),
+    );
+    const ok = results.every(([, v]) => v);
+    if (!ok) res.setHeader('Retry-After', '5');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+  });
+  r.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  r.get('/openapi.json', (_req, res) => {
+    res.json(deps.openapi.document(deps.version));
+  });
+  deps.openapi.add(
+    { method: 'get', path: '/healthz', summary: 'Liveness: the process is up', responses: { 200: { description: 'Up', schema: z.object({ status: z.literal('ok') }) } } },
+    {
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness: database reachable and migrated, models loaded and warmed',
+      responses: {
+        200: { description: 'Ready', schema: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }) },
+        503: { description: 'Not ready (Retry-After)' },
+      },
+    },
+    { method: 'get', path: '/metrics', summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text', contentType: 'text/plain' } } },
+  );
+  return r;
+}

@@ -1,0 +1,55 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { ReportService } from '../../domain/report';
+import { renderReportHtml } from '../../domain/report-html';
+import type { ReviewService } from '../../domain/review.service';
+import { principalOf, requireRole } from '../auth';
+import type { OpenApi } from '../openapi';
+import * as s from '../schemas';
+import { parse } from '../validate';
+
+/** Mounted beside the searches router at /v1/searches: review decisions and the case-file report of one search. */
+export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportService }, openapi: OpenApi): Router {
+  const r = Router();
+
+  r.post('/:id/reviews', requireRole('reviewer'), async (req, res) => {
+    const { id } = parse(s.uuidParam, req.params);
+    const body = parse(s.reviewBody, req.body);
+    res.status(201).json(await deps.reviews.record(principalOf(req), id, body));
+  });
+
+  r.get('/:id/report', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
+    const { id } = parse(s.uuidParam, req.params);
+    const { format } = parse(s.reportQuery, req.query);
+    const report = await deps.reports.report(principalOf(req), id);
+    res.setHeader('Cache-Control', 'no-store');
+    if (format === 'html') {
+      // Self-contained and script-free: forbid every external load and script should the HTML be opened from the API origin.
+      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+      res.type('text/html; charset=utf-8').send(renderReportHtml(report));
+    } else {
+      res.json(report);
+    }
+  });
+
+  openapi.add(
+    {
+      method: 'post',
+      path: '/v1/searches/{id}/reviews',
+      summary:
+        'Record a review decision on one candidate. 400 if (faceIndex, subjectId) is not a candidate of the search, 403 on a search the same key ran, 404 for another organization\'s search, 409 when this key already decided on this candidate. Confirmed needs two different reviewer keys; one rejection blocks.',
+      roles: ['reviewer'],
+      body: s.reviewBody,
+      responses: { 201: { description: 'Recorded, with the candidate\'s review state after it and its audit event', schema: s.reviewRecorded } },
+    },
+    {
+      method: 'get',
+      path: '/v1/searches/{id}/report',
+      summary: 'Case-file report: parameters, probe hash, all candidates with scores and FMRs, all reviews and review states, and the audit events (seq, hash) covering them. format=html gives a printable self-contained page.',
+      roles: ['searcher', 'reviewer', 'auditor'],
+      query: s.reportQuery,
+      responses: { 200: { description: 'Report (JSON, or text/html with format=html)', schema: z.object({ reportVersion: z.literal(1) }).passthrough() } },
+    },
+  );
+  return r;
+}

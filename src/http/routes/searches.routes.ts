@@ -1,0 +1,86 @@
+import type { Request } from 'express';
+import { Router } from 'express';
+import { z } from 'zod';
+import { PurposeRequiredError } from '../../domain/errors';
+import type { SearchService } from '../../domain/search.service';
+import { principalOf, requireRole } from '../auth';
+import type { OpenApi } from '../openapi';
+import * as s from '../schemas';
+import { imageUpload, requireImage } from '../upload';
+import { parse } from '../validate';
+
+/** `purpose` and `caseRef` are checked before anything else: no search runs without a stated reason. */
+function requirePurpose(req: Request) {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const missing = ['purpose', 'caseRef'].filter((k) => typeof body[k] !== 'string' || !(body[k] as string).trim());
+  if (missing.length) throw new PurposeRequiredError(missing);
+}
+
+export function searchesRouter(deps: { searches: SearchService; uploadBytes: number }, openapi: OpenApi): { searches: Router; verify: Router } {
+  const { searches } = deps;
+  const r = Router();
+
+  r.post('/', requireRole('searcher'), imageUpload(deps.uploadBytes), async (req, res) => {
+    requirePurpose(req);
+    const f = parse(s.searchFields, req.body);
+    const image = requireImage(req);
+    const result = await searches.search(principalOf(req), image, {
+      purpose: f.purpose,
+      caseRef: f.caseRef,
+      mode: f.mode,
+      topK: f.topK ?? (f.mode === 'screening' ? 5 : 20),
+      minSimilarity: f.minSimilarity,
+      watchlists: f.watchlists,
+      categories: f.categories,
+    });
+    res.json(result);
+  });
+
+  r.get('/', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
+    const q = parse(s.listSearchesQuery, req.query);
+    const pageOf = await searches.list(principalOf(req), q);
+    res.json({
+      items: pageOf.items.map((x) => ({
+        searchId: x.id,
+        kind: x.kind,
+        createdAt: x.createdAt,
+        mode: x.mode,
+        purpose: x.purpose,
+        caseRef: x.caseRef,
+        organization: x.organization,
+        keyId: x.keyId,
+        humanReviewRequired: (x.result as { humanReviewRequired?: boolean }).humanReviewRequired ?? null,
+      })),
+      nextCursor: pageOf.nextCursor,
+    });
+  });
+
+  r.get('/:id', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
+    const { id } = parse(s.uuidParam, req.params);
+    const rec = await searches.get(principalOf(req), id);
+    res.json({ ...rec.result, kind: rec.kind, purpose: rec.purpose, caseRef: rec.caseRef, organization: rec.organization, keyId: rec.keyId });
+  });
+
+  const v = Router();
+  v.post('/', requireRole('searcher'), imageUpload(deps.uploadBytes), async (req, res) => {
+    requirePurpose(req);
+    const f = parse(s.verifyFields, req.body);
+    const image = requireImage(req);
+    res.json(await searches.verify(principalOf(req), image, f.subjectId, { purpose: f.purpose, caseRef: f.caseRef }));
+  });
+
+  openapi.add(
+    {
+      method: 'post',
+      path: '/v1/searches',
+      summary: 'Search every face of a probe photo against the gallery (1:N). purpose and caseRef are required (PURPOSE_REQUIRED).',
+      roles: ['searcher'],
+      multipart: s.searchFields,
+      responses: { 200: { description: 'Ranked candidates per probe face, review flag, audit reference', schema: s.searchResult } },
+    },
+    { method: 'get', path: '/v1/searches', summary: "List the organization's searches", roles: ['searcher', 'reviewer', 'auditor'], query: s.listSearchesQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(z.object({ searchId: z.string() }).passthrough()), nextCursor: z.string().nullable() }) } } },
+    { method: 'get', path: '/v1/searches/{id}', summary: 'A stored search result (another organization\'s search is 404)', roles: ['searcher', 'reviewer', 'auditor'], responses: { 200: { description: 'Search', schema: s.searchResult } } },
+    { method: 'post', path: '/v1/verify', summary: '1:1 verification of a probe against all templates of a subject (purpose and caseRef required)', roles: ['searcher'], multipart: s.verifyFields, responses: { 200: { description: 'Verification', schema: s.verifyResult } } },
+  );
+  return { searches: r, verify: v };
+}

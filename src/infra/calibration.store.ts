@@ -1,0 +1,25 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createCalibration, type Calibration, type CalibrationTable } from '../domain/calibration';
+
+export const CALIBRATION_DIR = path.resolve(__dirname, '../../models/calibration');
+
+/** File name for a model id: characters outside [A-Za-z0-9._-] become '_'. */
+export const calibrationFile = (modelId: string, dir = CALIBRATION_DIR) => path.join(dir, `${modelId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);
+
+/** Loads and caches the calibration table shipped for each model; a model without one cannot be served (no uncalibrated scores). */
+export function createCalibrationStore(dir = CALIBRATION_DIR) {
+  const cache = new Map<string, Calibration>();
+  return (modelId: string): Calibration => {
+    let c = cache.get(modelId);
+    if (!c) {
+      const file = calibrationFile(modelId, dir);
+      if (!fs.existsSync(file)) throw new Error(`no calibration table for model ${modelId} (expected ${file}); run npm run eval -- --calibrate`);
+      const table = JSON.parse(fs.readFileSync(file, 'utf8')) as CalibrationTable;
+      if (table.modelId !== modelId) throw new Error(`${file} is for model ${table.modelId}, not ${modelId}`);
+      c = createCalibration(table);
+      cache.set(modelId, c);
+    }
+    return c;
+  };
+}

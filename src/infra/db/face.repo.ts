@@ -1,0 +1,168 @@
+import type { Box, FaceQuality } from '../../domain/face.types';
+import type { Category } from './subject.repo';
+import { toVectorParam, type Queryable } from './db';
+
+export interface FaceRecord {
+  id: string;
+  subjectId: string;
+  modelId: string;
+  quality: FaceQuality;
+  box: Box;
+  source: string | null;
+  createdAt: string;
+}
+
+export interface NeighbourRow {
+  faceId: string;
+  subjectId: string;
+  displayName: string;
+  category: Category;
+  watchlist: string;
+  /** pgvector cosine distance, 0 … 2. */
+  distance: number;
+}
+
+export interface KnnQuery {
+  embedding: number[];
+  modelId: string;
+  /** Subjects wanted after keeping each subject's best face. */
+  topK: number;
+  watchlists?: string[];
+  categories?: string[];
+}
+
+/** Embedding sizes with an HNSW index (see migrations): one partial index per size on `embedding::vector(N)`. */
+const INDEXED_DIMS = [128] as const;
+
+/**
+ * kNN SQL per embedding size. The dimension is a code constant from INDEXED_DIMS (the cast must be literal for the planner
+ * to match the partial expression index); every value is a bound parameter.
+ * The top-k runs inside a CTE ordered by the indexed expression (HNSW, iterative scan so filters still fill k), then keeps
+ * each subject's nearest face and re-sorts exactly (relaxed_order may return slightly out of order).
+ */
+const knnSql = new Map<number, string>(
+  INDEXED_DIMS.map((d) => [
+    d,
+    `WITH nn AS (
+       SELECT f.id AS face_id, f.subject_id, f.embedding::vector(${d}) <=> $1::vector(${d}) AS distance
+         FROM face f
+         JOIN subject s ON s.id = f.subject_id
+        WHERE vector_dims(f.embedding) = ${d}
+          AND f.model_id = $2
+          AND ($3::text[] IS NULL OR s.watchlist = ANY($3::text[]))
+          AND ($4::text[] IS NULL OR s.category = ANY($4::text[]))
+        ORDER BY f.embedding::vector(${d}) <=> $1::vector(${d})
+        LIMIT $5
+     ), best AS (
+       SELECT DISTINCT ON (subject_id) face_id, subject_id, distance FROM nn ORDER BY subject_id, distance, face_id
+     )
+     SELECT b.face_id, b.subject_id, b.distance, s.display_name, s.category, s.watchlist
+       FROM best b JOIN subject s ON s.id = b.subject_id
+      ORDER BY b.distance, b.subject_id
+      LIMIT $6`,
+  ]),
+);
+
+/** Rows fetched per wanted subject before de-duplication (subjects usually hold a few faces). Bounded by ef_search's max 1000. */
+const OVERFETCH = 5;
+
+export function createFaceRepo() {
+  return {
+    async insert(
+      db: Queryable,
+      f: { id: string; subjectId: string; modelId: string; embedding: number[]; quality: FaceQuality; box: Box; source: string | null },
+    ): Promise<void> {
+      await db.query(
+        `INSERT INTO face (id, subject_id, model_id, embedding, quality, box, source)
+         VALUES ($1, $2, $3, $4::vector, $5::jsonb, $6::jsonb, $7)`,
+        [f.id, f.subjectId, f.modelId, toVectorParam(f.embedding), JSON.stringify(f.quality), JSON.stringify(f.box), f.source],
+      );
+    },
+
+    async listBySubject(db: Queryable, subjectId: string): Promise<FaceRecord[]> {
+      const r = await db.query<{ id: string; subject_id: string; model_id: string; quality: FaceQuality; box: Box; source: string | null; created_at: Date }>(
+        'SELECT id, subject_id, model_id, quality, box, source, created_at FROM face WHERE subject_id = $1 ORDER BY created_at, id',
+        [subjectId],
+      );
+      return r.rows.map((x) => ({
+        id: x.id,
+        subjectId: x.subject_id,
+        modelId: x.model_id,
+        quality: x.quality,
+        box: x.box,
+        source: x.source,
+        createdAt: new Date(x.created_at).toISOString(),
+      }));
+    },
+
+    async delete(db: Queryable, subjectId: string, faceId: string): Promise<boolean> {
+      return (await db.query('DELETE FROM face WHERE id = $1 AND subject_id = $2', [faceId, subjectId])).rowCount > 0;
+    },
+
+    /** Must run inside a transaction: the index settings are SET LOCAL. */
+    async nearestSubjects(tx: Queryable, q: KnnQuery): Promise<NeighbourRow[]> {
+      const sql = knnSql.get(q.embedding.length);
+      if (!sql) throw new Error(`no vector index for ${q.embedding.length}-d embeddings`);
+      const fetch = Math.min(1000, Math.max(40, q.topK * OVERFETCH));
+      await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [
+        String(fetch),
+      ]);
+      const r = await tx.query<{ face_id: string; subject_id: string; distance: number; display_name: string; category: Category; watchlist: string }>(
+        sql,
+        [toVectorParam(q.embedding), q.modelId, q.watchlists?.length ? q.watchlists : null, q.categories?.length ? q.categories : null, fetch, q.topK],
+      );
+      return r.rows.map((x) => ({
+        faceId: x.face_id,
+        subjectId: x.subject_id,
+        displayName: x.display_name,
+        category: x.category,
+        watchlist: x.watchlist,
+        distance: Number(x.distance),
+      }));
+    },
+
+    /** All templates of one subject for one model, with their distance to the probe (1:1 verification). */
+    async distancesForSubject(db: Queryable, subjectId: string, modelId: string, embedding: number[]) {
+      const r = await db.query<{ id: string; distance: number }>(
+        `SELECT id, embedding <=> $3::vector AS distance FROM face
+          WHERE subject_id = $1 AND model_id = $2 AND vector_dims(embedding) = $4
+          ORDER BY distance, id`,
+        [subjectId, modelId, toVectorParam(embedding), embedding.length],
+      );
+      return r.rows.map((x) => ({ faceId: x.id, distance: Number(x.distance) }));
+    },
+
+    async countTemplates(db: Queryable, modelId?: string): Promise<number> {
+      const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM face WHERE ($1::text IS NULL OR model_id = $1)', [modelId ?? null]);
+      return r.rows[0]?.n ?? 0;
+    },
+
+    async putImage(db: Queryable, img: { faceId: string; variant: 'original' | 'crop'; mediaType: string; keyId: string; nonce: Buffer; ciphertext: Buffer }) {
+      await db.query(
+        'INSERT INTO face_image (face_id, variant, media_type, key_id, nonce, ciphertext) VALUES ($1, $2, $3, $4, $5, $6)',
+        [img.faceId, img.variant, img.mediaType, img.keyId, img.nonce, img.ciphertext],
+      );
+    },
+
+    async getImage(db: Queryable, subjectId: string, faceId: string, variant: 'original' | 'crop') {
+      const r = await db.query<{ media_type: string; key_id: string; nonce: Uint8Array; ciphertext: Uint8Array }>(
+        `SELECT i.media_type, i.key_id, i.nonce, i.ciphertext FROM face_image i JOIN face f ON f.id = i.face_id
+          WHERE f.subject_id = $1 AND i.face_id = $2 AND i.variant = $3`,
+        [subjectId, faceId, variant],
+      );
+      const x = r.rows[0];
+      return x ? { mediaType: x.media_type, keyId: x.key_id, nonce: Buffer.from(x.nonce), ciphertext: Buffer.from(x.ciphertext) } : null;
+    },
+
+    async countForSubject(db: Queryable, subjectId: string): Promise<{ faces: number; images: number }> {
+      const r = await db.query<{ faces: number; images: number }>(
+        `SELECT (SELECT count(*)::int FROM face WHERE subject_id = $1) AS faces,
+                (SELECT count(*)::int FROM face_image i JOIN face f ON f.id = i.face_id WHERE f.subject_id = $1) AS images`,
+        [subjectId],
+      );
+      return r.rows[0] ?? { faces: 0, images: 0 };
+    },
+  };
+}
+
+export type FaceRepo = ReturnType<typeof createFaceRepo>;

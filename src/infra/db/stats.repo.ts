@@ -1,0 +1,111 @@
+import type { Queryable } from './db';
+
+export interface StatsWindow {
+  from?: Date;
+  to?: Date;
+  /** null = every organization (`*` auditors). */
+  organization: string | null;
+}
+
+// $1 from, $2 to, $3 organization: the window every statistic below is cut by (search.created_at in [from, to)).
+const WINDOW = `($1::timestamptz IS NULL OR s.created_at >= $1) AND ($2::timestamptz IS NULL OR s.created_at < $2)
+  AND ($3::text IS NULL OR s.organization = $3)`;
+
+/**
+ * One row per candidate of a 1:N search, with the distinct reviewer keys that confirmed / rejected it. The state columns mirror
+ * domain/review-state.ts reviewState(): any rejection → rejected; ≥2 distinct confirmations → confirmed; one → awaiting.
+ */
+const CANDIDATES = `
+  WITH cand AS (
+    SELECT s.id AS search_id, (f->>'faceIndex')::int AS face_index, (c->>'subjectId')::uuid AS subject_id
+      FROM search s
+      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(s.result->'faces', '[]'::jsonb)) f
+      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(f->'candidates', '[]'::jsonb)) c
+     WHERE s.kind = 'search' AND ${WINDOW}
+  ), st AS (
+    SELECT cand.search_id, cand.face_index, cand.subject_id,
+           count(r.id) AS decisions,
+           count(DISTINCT r.key_id) FILTER (WHERE r.decision = 'confirmed') AS confirmations,
+           count(DISTINCT r.key_id) FILTER (WHERE r.decision = 'rejected') AS rejections
+      FROM cand
+      LEFT JOIN review r ON r.search_id = cand.search_id AND r.face_index = cand.face_index AND r.subject_id = cand.subject_id
+     GROUP BY cand.search_id, cand.face_index, cand.subject_id
+  )`;
+
+const int = (v: unknown) => Number(v ?? 0);
+
+/** Oversight statistics, computed in SQL over `search` and `review`. */
+export function createStatsRepo() {
+  return {
+    async stats(db: Queryable, w: StatsWindow) {
+      const p = [w.from ?? null, w.to ?? null, w.organization];
+      const [byOrg, byKey, byMode, cands, unreviewed] = await Promise.all([
+        db.query<{ organization: string; searches: number }>(
+          `SELECT s.organization, count(*) AS searches FROM search s WHERE ${WINDOW}
+            GROUP BY s.organization ORDER BY searches DESC, s.organization`,
+          p,
+        ),
+        db.query<{ key_id: string; organization: string; label: string | null; searches: number }>(
+          `SELECT s.key_id, s.organization, k.label, count(*) AS searches
+             FROM search s LEFT JOIN api_key k ON k.id = s.key_id
+            WHERE ${WINDOW}
+            GROUP BY s.key_id, s.organization, k.label ORDER BY searches DESC, s.key_id`,
+          p,
+        ),
+        db.query<{ mode: string; searches: number }>(
+          `SELECT s.mode, count(*) AS searches FROM search s WHERE ${WINDOW} GROUP BY s.mode ORDER BY s.mode`,
+          p,
+        ),
+        db.query<Record<string, number>>(
+          `${CANDIDATES}
+           SELECT count(*) AS candidates,
+                  count(*) FILTER (WHERE decisions > 0) AS reviewed,
+                  count(*) FILTER (WHERE rejections > 0) AS rejected,
+                  count(*) FILTER (WHERE rejections = 0 AND confirmations >= 2) AS confirmed,
+                  count(*) FILTER (WHERE rejections = 0 AND confirmations = 1) AS awaiting_second_confirmation,
+                  count(*) FILTER (WHERE decisions > 0 AND rejections = 0 AND confirmations = 0) AS inconclusive
+             FROM st`,
+          p,
+        ),
+        db.query<{ searches: number; with_candidates: number; review_required: number }>(
+          `SELECT count(*) AS searches,
+                  count(*) FILTER (WHERE jsonb_path_exists(s.result, '$.faces[*].candidates[*]')) AS with_candidates,
+                  count(*) FILTER (WHERE (s.result->>'humanReviewRequired')::boolean) AS review_required
+             FROM search s
+            WHERE s.kind = 'search' AND ${WINDOW}
+              AND NOT EXISTS (SELECT 1 FROM review r WHERE r.search_id = s.id)`,
+          p,
+        ),
+      ]);
+      const c = cands.rows[0] ?? {};
+      const reviewed = int(c.reviewed);
+      const rate = (n: unknown) => (reviewed ? Number((int(n) / reviewed).toFixed(4)) : null);
+      const keys = byKey.rows.map((r) => ({ keyId: r.key_id, organization: r.organization, label: r.label, searches: int(r.searches) }));
+      const u = unreviewed.rows[0];
+      return {
+        searchesByOrganization: byOrg.rows.map((r) => ({ organization: r.organization, searches: int(r.searches) })),
+        searchesByKey: keys,
+        searchesByMode: byMode.rows.map((r) => ({ mode: r.mode, searches: int(r.searches) })),
+        candidates: {
+          returned: int(c.candidates),
+          reviewed,
+          confirmed: int(c.confirmed),
+          rejected: int(c.rejected),
+          awaitingSecondConfirmation: int(c.awaiting_second_confirmation),
+          inconclusive: int(c.inconclusive),
+          pending: int(c.candidates) - reviewed,
+          confirmationRate: rate(c.confirmed),
+          rejectionRate: rate(c.rejected),
+        },
+        searchesWithoutReview: {
+          total: int(u?.searches),
+          withCandidates: int(u?.with_candidates),
+          humanReviewRequired: int(u?.review_required),
+        },
+        topSearchers: keys.slice(0, 10),
+      };
+    },
+  };
+}
+
+export type StatsRepo = ReturnType<typeof createStatsRepo>;

@@ -1,0 +1,148 @@
+import type { Queryable } from './db';
+
+export type Category = 'fraud' | 'money_laundering' | 'sanctions' | 'other';
+
+export interface Subject {
+  id: string;
+  displayName: string;
+  category: Category;
+  watchlist: string;
+  externalRef: string | null;
+  caseRef: string | null;
+  legalBasis: string;
+  notes: string | null;
+  reviewBy: string | null; // YYYY-MM-DD
+  organization: string;
+  createdAt: string;
+  updatedAt: string;
+  faceCount?: number;
+}
+
+export type SubjectFields = Pick<
+  Subject,
+  'displayName' | 'category' | 'watchlist' | 'externalRef' | 'caseRef' | 'legalBasis' | 'notes' | 'reviewBy'
+>;
+
+interface Row {
+  id: string;
+  display_name: string;
+  category: Category;
+  watchlist: string;
+  external_ref: string | null;
+  case_ref: string | null;
+  legal_basis: string;
+  notes: string | null;
+  review_by: string | Date | null;
+  organization: string;
+  created_at: Date;
+  updated_at: Date;
+  face_count?: number;
+}
+
+const day = (d: string | Date | null): string | null =>
+  d === null ? null : typeof d === 'string' ? d.slice(0, 10) : new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+
+const toSubject = (r: Row): Subject => ({
+  id: r.id,
+  displayName: r.display_name,
+  category: r.category,
+  watchlist: r.watchlist,
+  externalRef: r.external_ref,
+  caseRef: r.case_ref,
+  legalBasis: r.legal_basis,
+  notes: r.notes,
+  reviewBy: day(r.review_by),
+  organization: r.organization,
+  createdAt: new Date(r.created_at).toISOString(),
+  updatedAt: new Date(r.updated_at).toISOString(),
+  ...(r.face_count !== undefined ? { faceCount: Number(r.face_count) } : {}),
+});
+
+// review_by is read as text so both drivers return the calendar date unchanged (no time-zone shifts).
+const COLUMNS = `s.id, s.display_name, s.category, s.watchlist, s.external_ref, s.case_ref, s.legal_basis, s.notes,
+  s.review_by::text AS review_by, s.organization, s.created_at, s.updated_at,
+  (SELECT count(*)::int FROM face f WHERE f.subject_id = s.id) AS face_count`;
+
+export interface SubjectFilter {
+  watchlist?: string;
+  category?: Category;
+  q?: string;
+  /** Only subjects whose review date is before `dueBefore` (governance: overdue reviews). */
+  dueBefore?: string;
+  after?: { createdAt: string; id: string };
+  limit: number;
+}
+
+export function createSubjectRepo() {
+  return {
+    async insert(db: Queryable, s: SubjectFields & { id: string; organization: string }): Promise<Subject> {
+      await db.query(
+        `INSERT INTO subject (id, display_name, category, watchlist, external_ref, case_ref, legal_basis, notes, review_by, organization)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10)`,
+        [s.id, s.displayName, s.category, s.watchlist, s.externalRef, s.caseRef, s.legalBasis, s.notes, s.reviewBy, s.organization],
+      );
+      return (await this.get(db, s.id))!;
+    },
+
+    async get(db: Queryable, id: string): Promise<Subject | null> {
+      const r = await db.query<Row>(`SELECT ${COLUMNS} FROM subject s WHERE s.id = $1`, [id]);
+      return r.rows[0] ? toSubject(r.rows[0]) : null;
+    },
+
+    /** Keyset pagination on (created_at, id). */
+    async list(db: Queryable, f: SubjectFilter): Promise<Subject[]> {
+      const r = await db.query<Row>(
+        `SELECT ${COLUMNS} FROM subject s
+          WHERE ($1::text IS NULL OR s.watchlist = $1)
+            AND ($2::text IS NULL OR s.category = $2)
+            AND ($3::text IS NULL OR s.display_name ILIKE '%' || $3 || '%' OR s.external_ref = $3 OR s.case_ref = $3)
+            AND ($4::date IS NULL OR s.review_by < $4::date)
+            AND ($5::timestamptz IS NULL OR (s.created_at, s.id) > ($5::timestamptz, $6::uuid))
+          ORDER BY s.created_at, s.id
+          LIMIT $7`,
+        [f.watchlist ?? null, f.category ?? null, f.q ?? null, f.dueBefore ?? null, f.after?.createdAt ?? null, f.after?.id ?? null, f.limit],
+      );
+      return r.rows.map(toSubject);
+    },
+
+    async update(db: Queryable, id: string, patch: Partial<SubjectFields>): Promise<Subject | null> {
+      const r = await db.query(
+        `UPDATE subject SET
+           display_name = COALESCE($2, display_name),
+           category     = COALESCE($3, category),
+           watchlist    = COALESCE($4, watchlist),
+           external_ref = CASE WHEN $5::boolean THEN $6 ELSE external_ref END,
+           case_ref     = CASE WHEN $7::boolean THEN $8 ELSE case_ref END,
+           legal_basis  = COALESCE($9, legal_basis),
+           notes        = CASE WHEN $10::boolean THEN $11 ELSE notes END,
+           review_by    = CASE WHEN $12::boolean THEN $13::date ELSE review_by END,
+           updated_at   = now()
+         WHERE id = $1`,
+        [
+          id,
+          patch.displayName ?? null,
+          patch.category ?? null,
+          patch.watchlist ?? null,
+          'externalRef' in patch,
+          patch.externalRef ?? null,
+          'caseRef' in patch,
+          patch.caseRef ?? null,
+          patch.legalBasis ?? null,
+          'notes' in patch,
+          patch.notes ?? null,
+          'reviewBy' in patch,
+          patch.reviewBy ?? null,
+        ],
+      );
+      return r.rowCount ? this.get(db, id) : null;
+    },
+
+    /** Deletes the subject; faces (and their images) go with it by ON DELETE CASCADE in the same statement. */
+    async delete(db: Queryable, id: string): Promise<boolean> {
+      const r = await db.query('DELETE FROM subject WHERE id = $1', [id]);
+      return r.rowCount > 0;
+    },
+  };
+}
+
+export type SubjectRepo = ReturnType<typeof createSubjectRepo>;

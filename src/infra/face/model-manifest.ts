@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ModelInfo } from '../../domain/face.types';
+
+/**
+ * `models/manifest.json` names the weight files the service loads (inside the installed face-api package's `model/` folder)
+ * with their SHA-256 sums. Loading verifies every sum and refuses to start on a mismatch: a changed weight file would silently
+ * make new templates incomparable with the stored ones.
+ */
+export interface ManifestFile {
+  /** Relative to `<@vladmandic/face-api>/model/`. */
+  path: string;
+  sha256: string;
+}
+
+export interface ModelManifest {
+  /** Stable model id stored with every template. Change it whenever weights or the detect/align/embed pipeline change. */
+  id: string;
+  detector: string;
+  embedder: string;
+  version: string;
+  embeddingSize: number;
+  models: { name: 'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet'; role: string; files: ManifestFile[] }[];
+}
+
+/** `<repo>/models/manifest.json`, from src/infra/face (tsx, jest) or dist/src/infra/face (compiled). */
+export const MANIFEST_PATH = [path.resolve(__dirname, '../../../models/manifest.json'), path.resolve(__dirname, '../../../../models/manifest.json')].find(
+  (p) => fs.existsSync(p),
+) ?? path.resolve(__dirname, '../../../models/manifest.json');
+export const FACE_API_MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+
+export const sha256Hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+export function readManifest(file = MANIFEST_PATH): ModelManifest {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as ModelManifest;
+}
+
+/** SHA-256 over the per-file sums (hex, concatenated with '\n') in manifest order. */
+export function weightsSha256(m: ModelManifest): string {
+  return sha256Hex(m.models.flatMap((n) => n.files.map((f) => f.sha256)).join('\n'));
+}
+
+export interface VerifiedNet {
+  name: ModelManifest['models'][number]['name'];
+  /** tfjs weights manifest (the parsed `*-weights_manifest.json`). */
+  weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
+  /** The shard bytes, in weightsManifest path order, exactly the bytes whose sums were checked. */
+  shards: Uint8Array[];
+}
+
+/**
+ * Reads every file named by the manifest, checks its SHA-256 and returns the verified bytes (so what is loaded is what was
+ * checked). Throws naming the file on a missing file or a mismatch.
+ */
+export function readVerifiedWeights(m: ModelManifest, modelDir = FACE_API_MODEL_DIR): VerifiedNet[] {
+  const read = (f: ManifestFile): Buffer => {
+    const full = path.join(modelDir, f.path);
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(full);
+    } catch (e) {
+      throw new Error(`model file ${full} (listed in models/manifest.json) cannot be read: ${(e as Error).message}`);
+    }
+    const actual = sha256Hex(bytes);
+    if (actual !== f.sha256) {
+      throw new Error(`model file ${full} fails its SHA-256 check: expected ${f.sha256}, found ${actual}. Refusing to load it.`);
+    }
+    return bytes;
+  };
+  return m.models.map((net) => {
+    const byPath = new Map(net.files.map((f) => [f.path, read(f)] as const));
+    const manifestFile = net.files.find((f) => f.path.endsWith('-weights_manifest.json'));
+    if (!manifestFile) throw new Error(`models/manifest.json: ${net.name} lists no *-weights_manifest.json`);
+    const weightsManifest = JSON.parse(byPath.get(manifestFile.path)!.toString('utf8')) as VerifiedNet['weightsManifest'];
+    const dir = path.posix.dirname(manifestFile.path);
+    const shards = weightsManifest.flatMap((g) =>
+      g.paths.map((p) => {
+        const rel = dir === '.' ? p : `${dir}/${p}`;
+        const b = byPath.get(rel);
+        if (!b) throw new Error(`models/manifest.json: ${net.name} shard ${rel} is not listed with a SHA-256`);
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      }),
+    );
+    return { name: net.name, weightsManifest, shards };
+  });
+}
+
+export function modelInfo(m: ModelManifest, backend: string): ModelInfo {
+  return {
+    id: m.id,
+    detector: m.detector,
+    embedder: m.embedder,
+    version: m.version,
+    weightsSha256: weightsSha256(m),
+    dimensions: m.embeddingSize,
+    backend,
+  };
+}

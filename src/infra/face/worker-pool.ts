@@ -1,0 +1,174 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { AnalyzeOptions, ModelInfo } from '../../domain/face.types';
+import { OverloadedError } from '../../domain/errors';
+import type { FaceAnalysis, StageTimings } from './analyzer';
+import type { RawImage } from './decode';
+import type { AnalyzeRequest, WorkerData, WorkerMessage } from './worker-protocol';
+
+/**
+ * A fixed pool of inference workers (worker_threads) so detection and embedding never block the event loop.
+ * - Admission: a job goes to an idle worker, else waits in a FIFO of at most `queueLimit`; beyond that `run` rejects at once
+ *   with OverloadedError (503 + Retry-After, estimated from recent job durations).
+ * - A worker that dies rejects its in-flight job with a plain Error (a 500: the input may be what killed it) and is replaced.
+ * - Works from compiled JS (dist/…/face.worker.js) and from TypeScript sources (jest/tsx): for a .ts worker a tiny eval'd
+ *   bootstrap registers tsx's CommonJS hook first.
+ */
+export interface WorkerPoolConfig extends WorkerData {
+  size: number;
+  queueLimit: number;
+}
+
+export interface PoolResult {
+  faces: FaceAnalysis[];
+  timings: StageTimings & { queueMs: number; inferenceMs: number };
+}
+
+export interface WorkerPool {
+  readonly model: ModelInfo;
+  /** Slowest worker's warm-up (ms) at start. */
+  readonly warmUpMs: number;
+  run(img: RawImage, options: AnalyzeOptions): Promise<PoolResult>;
+  queueDepth(): number;
+  close(): Promise<void>;
+}
+
+interface Job {
+  img: RawImage;
+  options: AnalyzeOptions;
+  enqueuedAt: number;
+  resolve(r: PoolResult): void;
+  reject(e: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  job?: Job & { id: number; startedAt: number };
+}
+
+function spawnWorker(data: WorkerData): Worker {
+  const ext = path.extname(__filename);
+  const file = path.join(__dirname, `face.worker${ext}`);
+  if (ext === '.ts') {
+    const tsx = require.resolve('tsx/cjs/api');
+    const boot = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(file)});`;
+    return new Worker(boot, { eval: true, workerData: data });
+  }
+  return new Worker(file, { workerData: data });
+}
+
+/** Starts a worker and resolves once its models are loaded and warmed (rejects with the worker's reason otherwise). */
+function startWorker(data: WorkerData): Promise<{ worker: Worker; model: ModelInfo; warmUpMs: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = spawnWorker(data);
+    const onExit = (code: number) => reject(new Error(`face worker exited with code ${code} before it was ready`));
+    worker.once('error', reject);
+    worker.once('exit', onExit);
+    worker.once('message', (m: WorkerMessage) => {
+      worker.off('error', reject);
+      worker.off('exit', onExit);
+      if (m.type === 'ready') resolve({ worker, model: m.model, warmUpMs: m.warmUpMs });
+      else {
+        void worker.terminate();
+        reject(new Error(`face worker failed to start: ${m.type === 'fatal' ? m.message : m.type}`));
+      }
+    });
+  });
+}
+
+export async function createWorkerPool(cfg: WorkerPoolConfig): Promise<WorkerPool> {
+  const data: WorkerData = { backend: cfg.backend, minDetectionScore: cfg.minDetectionScore };
+  const size = Math.max(1, cfg.size);
+  const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(data)));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.worker.terminate() : undefined)));
+    throw failed.reason as Error;
+  }
+  const ok = started.map((s) => (s as PromiseFulfilledResult<Awaited<ReturnType<typeof startWorker>>>).value);
+  const model = ok[0]!.model;
+  const slots: Slot[] = [];
+  const queue: Job[] = [];
+  let nextId = 1;
+  let closed = false;
+  /** Exponential moving average of inference time per job (ms), for Retry-After. */
+  let avgJobMs = 1000;
+
+  const dispatch = () => {
+    for (const slot of slots) {
+      if (slot.job || queue.length === 0) continue;
+      const job = queue.shift()!;
+      const id = nextId++;
+      slot.job = { ...job, id, startedAt: performance.now() };
+      // Copy into a fresh ArrayBuffer we own (sharp's output may be external memory or a pooled slab) and transfer it.
+      const pixels = new Uint8Array(job.img.data.byteLength);
+      pixels.set(job.img.data);
+      const req: AnalyzeRequest = { id, pixels: pixels.buffer, width: job.img.width, height: job.img.height, options: job.options };
+      slot.worker.postMessage(req, [pixels.buffer]);
+    }
+  };
+
+  const attach = (worker: Worker) => {
+    const slot: Slot = { worker };
+    slots.push(slot);
+    worker.on('message', (m: WorkerMessage) => {
+      const job = slot.job;
+      if (!job || (m.type !== 'result' && m.type !== 'error') || m.id !== job.id) return;
+      slot.job = undefined;
+      if (m.type === 'result') {
+        avgJobMs = 0.8 * avgJobMs + 0.2 * m.inferenceMs;
+        job.resolve({ faces: m.faces, timings: { ...m.timings, queueMs: job.startedAt - job.enqueuedAt, inferenceMs: m.inferenceMs } });
+      } else {
+        job.reject(new Error(`face analysis failed: ${m.message}`));
+      }
+      dispatch();
+    });
+    worker.on('error', () => undefined); // 'exit' follows and does the work
+    worker.on('exit', (code) => {
+      slots.splice(slots.indexOf(slot), 1);
+      slot.job?.reject(new Error(`face worker exited unexpectedly (code ${code}) while analysing an image`));
+      if (!closed) respawn(0);
+    });
+  };
+
+  const respawn = (attempt: number) => {
+    startWorker(data).then(
+      ({ worker }) => {
+        if (closed) void worker.terminate();
+        else {
+          attach(worker);
+          dispatch();
+        }
+      },
+      () => {
+        if (!closed) setTimeout(() => respawn(attempt + 1), Math.min(30_000, 500 * 2 ** attempt)).unref();
+      },
+    );
+  };
+
+  for (const w of ok) attach(w.worker);
+
+  return {
+    model,
+    warmUpMs: Math.max(...ok.map((w) => w.warmUpMs)),
+    run(img, options) {
+      if (closed) return Promise.reject(new Error('face engine is closed'));
+      const idle = slots.some((s) => !s.job);
+      if (!idle && queue.length >= cfg.queueLimit) {
+        const busy = slots.length || 1;
+        const retryAfter = Math.max(1, Math.ceil(((queue.length + busy) * avgJobMs) / busy / 1000));
+        return Promise.reject(new OverloadedError(retryAfter));
+      }
+      return new Promise<PoolResult>((resolve, reject) => {
+        queue.push({ img, options, enqueuedAt: performance.now(), resolve, reject });
+        dispatch();
+      });
+    },
+    queueDepth: () => queue.length,
+    async close() {
+      closed = true;
+      for (const j of queue.splice(0)) j.reject(new Error('face engine is closed'));
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { AnalyzeOptions, ModelInfo } from '../../domain/face.types';
+import type { FaceAnalysis, StageTimings } from './analyzer';
+import type { BackendKind } from './backend';
+
+/** Messages between the pool (main thread) and face.worker.ts. Plain structured-clone data; pixel buffers are transferred. */
+export interface WorkerData {
+  backend: BackendKind;
+  minDetectionScore?: number;
+}
+
+export interface AnalyzeRequest {
+  id: number;
+  /** Packed RGB, width*height*3 bytes; transferred (the sender's copy is detached). */
+  pixels: ArrayBuffer;
+  width: number;
+  height: number;
+  options: AnalyzeOptions;
+}
+
+export type WorkerMessage =
+  | { type: 'ready'; model: ModelInfo; warmUpMs: number }
+  | { type: 'fatal'; message: string }
+  | { type: 'result'; id: number; faces: FaceAnalysis[]; timings: StageTimings; inferenceMs: number; numTensors: number }
+  | { type: 'error'; id: number; message: string };

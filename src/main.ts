@@ -1,0 +1,63 @@
+import http from 'node:http';
+import pino from 'pino';
+import { loadConfig } from './config';
+import { compose } from './compose';
+import { migrate } from './infra/db/migrate';
+import { openDb } from './infra/db/open';
+
+/**
+ * Composition root: config → database (migrations under a lock) → API keys bootstrap → HTTP listening (so /healthz answers
+ * while models load) → face engine load + warm-up → /readyz green. SIGTERM/SIGINT stop accepting, drain, then close.
+ */
+async function main() {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel, base: { service: 'facematch' } });
+  const db = await openDb({ url: config.db.url, poolSize: config.db.poolSize, dataDir: config.dataDir });
+  logger.info({ database: db.kind }, 'database connected');
+
+  const system = await compose({ config, db, logger });
+  const server = http.createServer(system.app);
+  server.requestTimeout = 120_000;
+  await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
+  logger.info({ port: config.http.port, host: config.http.host }, 'listening');
+
+  const applied = await migrate(db);
+  logger.info({ applied }, 'migrations applied');
+
+  const boot = await system.keys.bootstrap(config.secrets.bootstrapAdminKey);
+  if (boot?.generated) {
+    // Printed once, on the first start with an empty key table; only its hash is stored.
+    process.stdout.write(
+      `\n  FaceMatch: generated the first admin API key (organization "*"). It is shown only this once:\n\n    ${boot.token}\n\n`,
+    );
+  } else if (boot) {
+    logger.info('registered FACEMATCH_BOOTSTRAP_ADMIN_KEY as the first admin key');
+  }
+
+  await system.startEngine();
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    const forced = setTimeout(() => {
+      logger.warn('drain timed out; closing remaining connections');
+      server.closeAllConnections();
+    }, config.http.shutdownGraceMs);
+    forced.unref();
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await system.close();
+    await db.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((e) => {
+  process.stderr.write(`facematch failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,32 @@
+import pino from 'pino';
+import { compose } from '../../src/compose';
+import { loadConfig } from '../../src/config';
+import type { Role } from '../../src/domain/api-key';
+import type { FaceEngine } from '../../src/domain/face.types';
+import type { Db } from '../../src/infra/db/db';
+import { migrate } from '../../src/infra/db/migrate';
+
+export const BOOTSTRAP_KEY = 'test-bootstrap-admin-key-000000000001';
+
+/** A composed service (real repositories, real database) with the bootstrap admin key registered. */
+export async function startService(db: Db, opts: { env?: Record<string, string>; engine?: FaceEngine; migrateFirst?: boolean } = {}) {
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', ...opts.env });
+  if (opts.migrateFirst !== false) await migrate(db);
+  const system = await compose({
+    config,
+    db,
+    logger: pino({ level: 'silent' }),
+    ...(opts.engine ? { engineFactory: async () => opts.engine! } : {}),
+  });
+  if (opts.migrateFirst !== false) await system.keys.bootstrap(BOOTSTRAP_KEY);
+  const admin = { keyId: 'bootstrap', roles: ['admin'] as Role[], organization: '*' };
+  return {
+    ...system,
+    config,
+    /** Creates a key through the real key service; returns the bearer header value. */
+    async key(roles: Role[], organization: string): Promise<{ id: string; auth: string }> {
+      const k = await system.keys.create(admin, { roles, organization, label: 'test' });
+      return { id: k.id, auth: `Bearer ${k.key}` };
+    },
+  };
+}

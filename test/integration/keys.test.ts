@@ -1,0 +1,113 @@
+import request from 'supertest';
+import { backends, type TestDb } from '../helpers/databases';
+import { BOOTSTRAP_KEY, startService } from '../helpers/app';
+
+describe.each(backends())('API keys and authorization on $name', (backend) => {
+  let t: TestDb;
+  let svc: Awaited<ReturnType<typeof startService>>;
+  beforeAll(async () => {
+    t = await backend.open();
+    svc = await startService(t.db);
+  });
+  afterAll(() => t.drop());
+
+  const admin = `Bearer ${BOOTSTRAP_KEY}`;
+
+  it('returns 401 UNAUTHENTICATED without a key, with a malformed header and with an unknown key', async () => {
+    for (const header of [undefined, 'Basic abc', 'Bearer', `Bearer ${BOOTSTRAP_KEY}x`, 'Bearer fm_unknownkeyunknownkeyunknownkey']) {
+      const req = request(svc.app).get('/v1/keys');
+      const res = await (header ? req.set('Authorization', header) : req);
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('UNAUTHENTICATED');
+      expect(res.body.requestId).toEqual(res.headers['x-request-id']);
+    }
+  });
+
+  it('creates a key whose secret is shown once, lists keys without secrets, and revokes it (then 401)', async () => {
+    const created = await request(svc.app)
+      .post('/v1/keys')
+      .set('Authorization', admin)
+      .send({ roles: ['searcher'], organization: 'bank-a', label: 'kyc' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ roles: ['searcher'], organization: 'bank-a', label: 'kyc' });
+    expect(created.body.key).toMatch(/^fm_[A-Za-z0-9_-]{43}$/);
+
+    const list = await request(svc.app).get('/v1/keys').set('Authorization', admin);
+    expect(list.status).toBe(200);
+    expect(JSON.stringify(list.body)).not.toContain(created.body.key);
+    expect(JSON.stringify(list.body)).not.toMatch(/scrypt|secret/i);
+    expect(list.body.items.map((k: { id: string }) => k.id)).toContain(created.body.id);
+
+    const stored = await t.db.query<{ secret_hash: string }>('SELECT secret_hash FROM api_key WHERE id = $1', [created.body.id]);
+    expect(stored.rows[0]!.secret_hash).toMatch(/^scrypt\$/);
+    expect(stored.rows[0]!.secret_hash).not.toContain(created.body.key);
+
+    const asSearcher = `Bearer ${created.body.key}`;
+    expect((await request(svc.app).get('/v1/keys').set('Authorization', asSearcher)).status).toBe(403);
+
+    const revoked = await request(svc.app).delete(`/v1/keys/${created.body.id}`).set('Authorization', admin);
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).toEqual(expect.any(String));
+    const after = await request(svc.app).get('/v1/keys').set('Authorization', asSearcher);
+    expect(after.status).toBe(401);
+  });
+
+  it('returns 403 FORBIDDEN for every non-admin role on key management', async () => {
+    for (const role of ['searcher', 'enroller', 'reviewer', 'auditor'] as const) {
+      const k = await svc.key([role], 'bank-a');
+      const res = await request(svc.app).post('/v1/keys').set('Authorization', k.auth).send({ roles: ['admin'], organization: '*' });
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('FORBIDDEN');
+    }
+  });
+
+  it('does not let an organization admin mint keys for another organization or see its keys', async () => {
+    const orgAdmin = await svc.key(['admin'], 'bank-b');
+    const res = await request(svc.app).post('/v1/keys').set('Authorization', orgAdmin.auth).send({ roles: ['searcher'], organization: 'bank-a' });
+    expect(res.status).toBe(403);
+    const list = await request(svc.app).get('/v1/keys').set('Authorization', orgAdmin.auth);
+    expect(list.body.items.every((k: { organization: string }) => k.organization === 'bank-b')).toBe(true);
+  });
+
+  it('rejects an invalid key request with 400 VALIDATION_FAILED naming the field', async () => {
+    const res = await request(svc.app).post('/v1/keys').set('Authorization', admin).send({ roles: ['wizard'], organization: '' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(expect.arrayContaining(['roles.0', 'organization']));
+    const bad = await request(svc.app).post('/v1/keys').set('Authorization', admin).set('Content-Type', 'application/json').send('{"roles":');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('records key creation and revocation in the audit chain', async () => {
+    const k = await svc.key(['reviewer'], 'bank-c');
+    await request(svc.app).delete(`/v1/keys/${k.id}`).set('Authorization', admin);
+    const ev = await t.db.query<{ type: string }>(
+      "SELECT type FROM audit_event WHERE payload->>'keyId' = $1 ORDER BY seq",
+      [k.id],
+    );
+    expect(ev.rows.map((r) => r.type)).toEqual(['key.created', 'key.revoked']);
+  });
+
+  it('bootstraps only once: a second bootstrap with another key registers nothing', async () => {
+    expect(await svc.keys.bootstrap('another-bootstrap-key-0000000000')).toBeNull();
+    const res = await request(svc.app).get('/v1/keys').set('Authorization', 'Bearer another-bootstrap-key-0000000000');
+    expect(res.status).toBe(401);
+  });
+
+  it('answers 429 RATE_LIMITED with Retry-After when a key exceeds its rate', async () => {
+    const limited = await startService(t.db, { env: { RATE_LIMIT_PER_MINUTE: '3' }, migrateFirst: false });
+    const statuses: number[] = [];
+    let retryAfter: string | undefined;
+    for (let i = 0; i < 5; i++) {
+      const res = await request(limited.app).get('/v1/keys').set('Authorization', admin);
+      statuses.push(res.status);
+      if (res.status === 429) {
+        retryAfter = res.headers['retry-after'];
+        expect(res.body.error.code).toBe('RATE_LIMITED');
+      }
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,66 @@
+import request from 'supertest';
+import { migrate } from '../../src/infra/db/migrate';
+import { backends } from '../helpers/databases';
+import { startService } from '../helpers/app';
+
+describe.each(backends())('operational endpoints on $name', (backend) => {
+  it('/readyz is 503 until migrations are applied and the real models are loaded and warm, then 200; /healthz is 200 throughout', async () => {
+    const t = await backend.open();
+    const svc = await startService(t.db, { migrateFirst: false, env: { FACE_WORKERS: '1' } });
+    try {
+      expect((await request(svc.app).get('/healthz')).status).toBe(200);
+
+      let ready = await request(svc.app).get('/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.headers['retry-after']).toBeDefined();
+      expect(ready.body.checks).toEqual({ database: true, migrations: false, models: false });
+
+      await migrate(t.db);
+      ready = await request(svc.app).get('/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks).toEqual({ database: true, migrations: true, models: false });
+
+      const loading = svc.startEngine();
+      expect((await request(svc.app).get('/readyz')).status).toBe(503);
+      await loading;
+      ready = await request(svc.app).get('/readyz');
+      expect(ready.status).toBe(200);
+      expect(ready.body).toEqual({ status: 'ready', checks: { database: true, migrations: true, models: true } });
+    } finally {
+      await svc.close();
+      await t.drop();
+    }
+  });
+
+  it('serves Prometheus metrics and an OpenAPI 3.1 document without a key', async () => {
+    const t = await backend.open();
+    const svc = await startService(t.db);
+    try {
+      await request(svc.app).get('/v1/keys');
+      const m = await request(svc.app).get('/metrics');
+      expect(m.status).toBe(200);
+      expect(m.text).toContain('facematch_http_requests_total');
+      expect(m.text).toContain('facematch_http_request_duration_seconds_bucket');
+      expect(m.text).toContain('facematch_inference_queue_depth');
+      const o = await request(svc.app).get('/openapi.json');
+      expect(o.status).toBe(200);
+      expect(o.body.openapi).toBe('3.1.0');
+      expect(Object.keys(o.body.paths)).toEqual(expect.arrayContaining(['/v1/keys', '/v1/keys/{id}', '/readyz']));
+      expect(o.body.paths['/v1/keys'].post.requestBody.content['application/json'].schema.properties.roles).toBeDefined();
+    } finally {
+      await t.drop();
+    }
+  });
+
+  it('answers unknown routes with 404 NOT_FOUND in the API error shape', async () => {
+    const t = await backend.open();
+    const svc = await startService(t.db);
+    try {
+      const res = await request(svc.app).get('/nope');
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) }, requestId: expect.any(String) });
+    } finally {
+      await t.drop();
+    }
+  });
+});

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { createAuditRepo } from '../../src/infra/db/audit.repo';
+import { createFaceRepo } from '../../src/infra/db/face.repo';
+import { migrate } from '../../src/infra/db/migrate';
+import { createSubjectRepo, type SubjectFields } from '../../src/infra/db/subject.repo';
+import type { Db } from '../../src/infra/db/db';
+import { ChainVerifier } from '../../src/domain/audit-chain';
+import { backends, type TestDb } from '../helpers/databases';
+import { near, seededUnitVectors } from '../helpers/vectors';
+
+const subjects = createSubjectRepo();
+const faces = createFaceRepo();
+const audit = createAuditRepo();
+const MODEL = 'test-model-128';
+const quality = { score: 0.9, issues: [], metrics: {} };
+const box = { x: 1, y: 2, width: 30, height: 40 };
+
+function fields(over: Partial<SubjectFields> = {}): SubjectFields {
+  return {
+    displayName: 'Test Subject',
+    category: 'fraud',
+    watchlist: 'wl-a',
+    externalRef: null,
+    caseRef: 'CASE-1',
+    legalBasis: 'test',
+    notes: null,
+    reviewBy: '2027-01-31',
+    ...over,
+  };
+}
+
+async function enrol(db: Db, embedding: number[], over: Partial<SubjectFields> = {}) {
+  const s = await subjects.insert(db, { id: randomUUID(), organization: 'org-a', ...fields(over) });
+  const faceId = randomUUID();
+  await faces.insert(db, { id: faceId, subjectId: s.id, modelId: MODEL, embedding, quality, box, source: null });
+  return { subjectId: s.id, faceId };
+}
+
+const knn = (db: Db, q: Parameters<ReturnType<typeof createFaceRepo>['nearestSubjects']>[1]) =>
+  db.transaction((tx) => faces.nearestSubjects(tx, q));
+
+describe.each(backends())('storage on $name', (backend) => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await backend.open();
+    await migrate(t.db);
+  });
+  afterAll(() => t.drop());
+
+  it('stores a subject with a real 128-d vector and finds it first by kNN; deleting the subject removes its vector', async () => {
+    const vs = seededUnitVectors(60, 128, 1);
+    const target = await enrol(t.db, vs[0]!, { displayName: 'Target', reviewBy: '2026-02-28' });
+    for (const v of vs.slice(1)) await enrol(t.db, v);
+
+    const hits = await knn(t.db, { embedding: near(vs[0]!, 0.2), modelId: MODEL, topK: 5 });
+    expect(hits).toHaveLength(5);
+    expect(hits[0]!.subjectId).toBe(target.subjectId);
+    expect(hits[0]!.faceId).toBe(target.faceId);
+    expect(hits.map((h) => h.distance)).toEqual([...hits.map((h) => h.distance)].sort((a, b) => a - b));
+    expect((await subjects.get(t.db, target.subjectId))!.reviewBy).toBe('2026-02-28');
+
+    expect(await subjects.delete(t.db, target.subjectId)).toBe(true);
+    const left = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM face WHERE id = $1', [target.faceId]);
+    expect(left.rows[0]!.n).toBe(0);
+    const after = await knn(t.db, { embedding: vs[0]!, modelId: MODEL, topK: 5 });
+    expect(after.map((h) => h.subjectId)).not.toContain(target.subjectId);
+  });
+
+  it('returns one candidate per subject: its nearest face', async () => {
+    const [a, b] = seededUnitVectors(2, 128, 99);
+    const s = await enrol(t.db, a!, { displayName: 'Two faces' });
+    const second = randomUUID();
+    await faces.insert(t.db, { id: second, subjectId: s.subjectId, modelId: MODEL, embedding: near(a!, 0.05, 3), quality, box, source: null });
+    await enrol(t.db, b!);
+    const hits = await knn(t.db, { embedding: a!, modelId: MODEL, topK: 10 });
+    expect(hits.filter((h) => h.subjectId === s.subjectId)).toHaveLength(1);
+    expect(hits[0]).toMatchObject({ subjectId: s.subjectId, faceId: s.faceId });
+  });
+
+  it('fills topK within a watchlist filter even when the nearest faces belong to other watchlists', async () => {
+    const base = seededUnitVectors(1, 128, 500)[0]!;
+    // 150 close neighbours on another watchlist, 12 farther ones on the filtered list.
+    for (let i = 0; i < 150; i++) await enrol(t.db, near(base, 0.3, 1000 + i), { watchlist: 'crowd' });
+    for (let i = 0; i < 12; i++) await enrol(t.db, near(base, 1.2, 2000 + i), { watchlist: 'rare', category: 'sanctions' });
+    await t.db.exec('ANALYZE');
+    const hits = await knn(t.db, { embedding: base, modelId: MODEL, topK: 10, watchlists: ['rare'] });
+    expect(hits).toHaveLength(10);
+    expect(new Set(hits.map((h) => h.watchlist))).toEqual(new Set(['rare']));
+    const byCategory = await knn(t.db, { embedding: base, modelId: MODEL, topK: 12, categories: ['sanctions'] });
+    expect(byCategory).toHaveLength(12);
+  });
+
+  it('compares only templates of the same model', async () => {
+    const v = seededUnitVectors(1, 128, 777)[0]!;
+    const s = await subjects.insert(t.db, { id: randomUUID(), organization: 'org-a', ...fields() });
+    await faces.insert(t.db, { id: randomUUID(), subjectId: s.id, modelId: 'other-model', embedding: v, quality, box, source: null });
+    const hits = await knn(t.db, { embedding: v, modelId: MODEL, topK: 50 });
+    expect(hits.map((h) => h.subjectId)).not.toContain(s.id);
+  });
+
+  it('rejects UPDATE, DELETE and TRUNCATE on audit_event', async () => {
+    const actor = { keyId: null, organization: '*', roles: [] };
+    await t.db.transaction((tx) => audit.append(tx, { type: 'subject.created', actor, payload: { n: 1 } }));
+    await expect(t.db.query("UPDATE audit_event SET type = 'x'")).rejects.toThrow(/append-only/);
+    await expect(t.db.query('DELETE FROM audit_event')).rejects.toThrow(/append-only/);
+    await expect(t.db.exec('TRUNCATE audit_event')).rejects.toThrow(/append-only/);
+    const n = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_event');
+    expect(n.rows[0]!.n).toBeGreaterThanOrEqual(1);
+  });
+
+  it('appends a gap-free hash chain under concurrent writers, and it verifies', async () => {
+    const actor = { keyId: null, organization: 'org-a', roles: ['searcher'] };
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        t.db.transaction((tx) => audit.append(tx, { type: 'search.run', actor, payload: { i, score: 0.1 + i / 1000 } })),
+      ),
+    );
+    const v = new ChainVerifier();
+    for await (const e of audit.iterate(t.db, { pageSize: 7 })) v.push(e);
+    const r = v.result();
+    expect(r.ok).toBe(true);
+    expect(r.events).toBe(r.headSeq);
+    expect(r.headHash).toBe((await audit.head(t.db))!.hash);
+  });
+
+  it('an audit append that fails rolls back the action it records', async () => {
+    const id = randomUUID();
+    await expect(
+      t.db.transaction(async (tx) => {
+        await subjects.insert(tx, { id, organization: 'org-a', ...fields() });
+        await tx.query("INSERT INTO audit_event (seq, at, actor, type, payload, prev_hash, hash) VALUES (1, now(), '{}', 'x', '{}', '', 'dup')");
+      }),
+    ).rejects.toThrow();
+    expect(await subjects.get(t.db, id)).toBeNull();
+  });
+});

@@ -1,0 +1,85 @@
+import sharp from 'sharp';
+import { createInProcessFaceEngine } from '../../src/infra/face/face-engine';
+import { sample } from '../helpers/fixtures';
+import { blankImage, cropFace, withExifOrientation } from '../helpers/images';
+
+/** Real models (WASM backend, in-process) on face-api's six group photos and images derived from them. */
+let engine: Awaited<ReturnType<typeof createInProcessFaceEngine>>;
+beforeAll(async () => {
+  engine = await createInProcessFaceEngine({ backend: 'wasm', maxPixels: 50_000_000, maxBytes: 15 * 1024 * 1024 });
+});
+afterAll(() => engine?.close());
+
+const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+const area = (b: { width: number; height: number }) => b.width * b.height;
+
+describe('face analysis', () => {
+  it('reports a stable model id with a weights digest', () => {
+    expect(engine.model).toMatchObject({ id: 'faceapi-ssd-r34-128@1.7.15', dimensions: 128, backend: 'wasm' });
+    expect(engine.model.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.each([1, 2, 3, 4, 5, 6] as const)('finds at least two faces in group photo sample%i, largest first, with unit embeddings', async (n) => {
+    const r = await engine.analyze(sample(n));
+    expect(r.faces.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < r.faces.length; i++) expect(area(r.faces[i - 1]!.box)).toBeGreaterThanOrEqual(area(r.faces[i]!.box));
+    for (const f of r.faces) {
+      expect(f.embedding).toHaveLength(128);
+      expect(Math.hypot(...f.embedding)).toBeCloseTo(1, 5);
+      expect(f.quality.score).toBeGreaterThanOrEqual(0);
+      expect(f.quality.score).toBeLessThanOrEqual(1);
+      expect(f.box.x + f.box.width).toBeLessThanOrEqual(r.width);
+    }
+  });
+
+  it('finds no face in a plain generated image', async () => {
+    expect((await engine.analyze(await blankImage())).faces).toEqual([]);
+  });
+
+  it('keeps only the face nearest the centre when asked, and returns an aligned JPEG crop', async () => {
+    const r = await engine.analyze(sample(4), { centreFaceOnly: true, withCrops: true });
+    expect(r.faces).toHaveLength(1);
+    const meta = await sharp(r.faces[0]!.cropJpeg!).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 256, 256]);
+  });
+
+  it('finds the face in tight, frame-filling crops (LFW-style 250x250) via the padded second pass', async () => {
+    const { faces } = await engine.analyze(sample(1));
+    let found = 0;
+    for (const f of faces) {
+      const tight = await sharp(await cropFace(sample(1), f.box, 0)).resize(250, 250, { fit: 'fill' }).jpeg().toBuffer();
+      const r = await engine.analyze(tight, { centreFaceOnly: true });
+      if (r.faces.length === 1 && dot(r.faces[0]!.embedding, f.embedding) > 0.9) found++;
+    }
+    expect(found).toBe(faces.length);
+  });
+
+  it('matches the same face after re-encoding, rescaling, greyscale and EXIF rotation above every other face in the photo', async () => {
+    const photo = sample(1);
+    const { faces } = await engine.analyze(photo);
+    const crop = await cropFace(photo, faces[0]!.box, 0.35);
+    const ref = (await engine.analyze(crop, { centreFaceOnly: true })).faces[0]!.embedding;
+    const others = faces.slice(1).map((f) => dot(ref, f.embedding));
+    const bestOther = Math.max(...others);
+    const variants: Record<string, Buffer> = {
+      jpegQ60: await sharp(crop).jpeg({ quality: 60 }).toBuffer(),
+      half: await sharp(crop).resize({ width: Math.round((await sharp(crop).metadata()).width! / 2) }).jpeg().toBuffer(),
+      grey: await sharp(crop).greyscale().jpeg().toBuffer(),
+      exif90: await withExifOrientation(crop, 6),
+    };
+    for (const [name, buf] of Object.entries(variants)) {
+      const f = (await engine.analyze(buf, { centreFaceOnly: true })).faces[0];
+      expect({ name, found: !!f }).toEqual({ name, found: true });
+      const sim = dot(ref, f!.embedding);
+      expect({ name, clearlyAbove: sim > bestOther + 0.05 }).toEqual({ name, clearlyAbove: true });
+    }
+  });
+
+  it('does not leak tensors across 50 analyses', async () => {
+    const small = await sharp(sample(2)).resize(640).jpeg().toBuffer();
+    await engine.analyze(small, { withCrops: true });
+    const before = engine.numTensors();
+    for (let i = 0; i < 50; i++) await engine.analyze(i % 10 === 0 ? await blankImage(200, 200) : small, { withCrops: i % 2 === 0 });
+    expect(engine.numTensors()).toBe(before);
+  });
+});

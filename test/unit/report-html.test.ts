@@ -1,0 +1,40 @@
+import type { SearchRecord } from '../../src/infra/db/search.repo';
+import { buildReport } from '../../src/domain/report';
+import { esc, renderReportHtml } from '../../src/domain/report-html';
+import { withReviewState } from '../../src/domain/review-state';
+
+const evil = `<script>alert("x")</script>&'\``;
+
+function record(): SearchRecord {
+  const result = withReviewState(
+    {
+      searchId: 's1',
+      probe: { sha256: 'ab'.repeat(32), width: 1, height: 1, facesDetected: 1 },
+      faces: [{ faceIndex: 0, box: { x: 0, y: 0, width: 1, height: 1 }, quality: { score: 1, issues: [] }, candidates: [{ rank: 1, subjectId: 'sub', displayName: evil, category: 'fraud', watchlist: 'w', faceId: 'f', similarity: 0.9, estimatedFalseMatchRate: 1e-4 }] }],
+      humanReviewRequired: true,
+      reviewReasons: ['CANDIDATES_ARE_LEADS_ONLY'],
+    },
+    [{ id: 'r', searchId: 's1', faceIndex: 0, subjectId: 'sub', decision: 'rejected', rationale: evil, keyId: 'k2', organization: 'o', createdAt: '2026-01-01T00:00:00.000Z' }],
+  );
+  return { id: 's1', kind: 'search', organization: 'o', keyId: 'k1', mode: 'investigative', purpose: evil, caseRef: evil, probeSha256: 'ab'.repeat(32), modelId: 'm', params: {}, result, createdAt: '2026-01-01T00:00:00.000Z' };
+}
+
+describe('case-file report', () => {
+  it('counts negative outcomes in the report outcome', () => {
+    const r = buildReport(record(), [], { keyId: 'k3', roles: ['auditor'], organization: '*' }, new Date(0));
+    expect(r.outcome).toMatchObject({ rejected: 1, confirmed: 0 });
+    expect(r.candidates[0]).toMatchObject({ faceIndex: 0, estimatedFalseMatchRate: 1e-4, review: { state: 'rejected' } });
+  });
+
+  it('escapes every user-supplied string in the HTML and loads no external asset', () => {
+    const html = renderReportHtml(buildReport(record(), [], { keyId: 'k3', roles: ['auditor'], organization: '*' }, new Date(0)));
+    expect(html).not.toContain('<script');
+    expect(html).not.toMatch(/\b(src|href)=/i);
+    expect(html).toContain(esc(evil));
+    expect(html).toContain('<style>');
+  });
+
+  it('escapes quotes and backticks as well as angle brackets', () => {
+    expect(esc(`<a href="x">'\`&`)).toBe('&#60;a href=&#34;x&#34;&#62;&#39;&#96;&#38;');
+  });
+});
