@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCalibration, type Calibration, type CalibrationTable } from '../domain/calibration';
+import { MANIFEST_PATH } from './face/model-manifest';
 
-export const CALIBRATION_DIR = path.resolve(__dirname, '../../models/calibration');
+/** `<repo>/models/calibration`, beside the model manifest (found the same way from sources and from dist/). */
+export const CALIBRATION_DIR = path.join(path.dirname(MANIFEST_PATH), 'calibration');
 
 /** File name for a model id: characters outside [A-Za-z0-9._-] become '_'. */
 export const calibrationFile = (modelId: string, dir = CALIBRATION_DIR) => path.join(dir, `${modelId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);

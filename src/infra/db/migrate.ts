@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from './db';
+import { PROJECT_ROOT } from '../project-root';
 
 /** Arbitrary constant shared by every FaceMatch instance: serialises migration runners across processes. */
 const MIGRATION_LOCK_KEY = 7_406_331_901;
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '../../../migrations');
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'migrations');
 
 export interface Migration {
   version: number;

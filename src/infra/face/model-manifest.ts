@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ModelInfo } from '../../domain/face.types';
+import { PROJECT_ROOT } from '../project-root';
 
 /**
  * `models/manifest.json` names the weight files the service loads (inside the installed face-api package's `model/` folder)
@@ -21,13 +22,13 @@ export interface ModelManifest {
   embedder: string;
   version: string;
   embeddingSize: number;
+  /** How templates are computed from the nets: part of what the model id names (a change here needs a new id). */
+  pipeline: { alignRotation: boolean; flipTta: boolean };
   models: { name: 'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet'; role: string; files: ManifestFile[] }[];
 }
 
-/** `<repo>/models/manifest.json`, from src/infra/face (tsx, jest) or dist/src/infra/face (compiled). */
-export const MANIFEST_PATH = [path.resolve(__dirname, '../../../models/manifest.json'), path.resolve(__dirname, '../../../../models/manifest.json')].find(
-  (p) => fs.existsSync(p),
-) ?? path.resolve(__dirname, '../../../models/manifest.json');
+/** `<project>/models/manifest.json`. */
+export const MANIFEST_PATH = path.join(PROJECT_ROOT, 'models', 'manifest.json');
 export const FACE_API_MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
 
 export const sha256Hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
