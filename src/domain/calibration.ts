@@ -72,3 +72,36 @@ export function createCalibration(table: CalibrationTable): Calibration {
 
   return { table, floor, fmrAt, thresholdFor };
 }
+
+/**
+ * Builds a table from impostor similarities (one per impostor comparison): a point at the similarity reached by the top
+ * ⌈f·N⌉ impostors for f on a log grid from 1 down to one comparison, each carrying the exact fraction of impostors at or above
+ * it. The last point sits just above the highest impostor score, at the table's floor (1/N).
+ */
+export function buildCalibrationTable(impostors: ArrayLike<number>, modelId: string, source: string): CalibrationTable {
+  const desc = Float64Array.from(impostors).sort().reverse();
+  const n = desc.length;
+  if (n < 100) throw new Error(`calibration needs at least 100 impostor comparisons, got ${n}`);
+  const grid: number[] = [];
+  for (let e = 0; 10 ** -e * n >= 1; e++) for (const m of [1, 0.5, 0.2]) if (m * 10 ** -e * n >= 1) grid.push(m * 10 ** -e);
+  const points: CalibrationPoint[] = [];
+  for (const f of grid) {
+    const s = desc[Math.max(0, Math.ceil(f * n) - 1)]!;
+    // The exact fraction of impostors at or above s (ties counted); binary search for the first index with a score below s.
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (desc[mid]! >= s) lo = mid + 1;
+      else hi = mid;
+    }
+    const last = points[points.length - 1];
+    if (last && last.similarity >= round6(s)) continue;
+    points.push({ similarity: round6(s), fmr: lo / n });
+  }
+  const top = round6(Math.min(1, desc[0]! + 1e-6));
+  if (top > points[points.length - 1]!.similarity) points.push({ similarity: top, fmr: 1 / n });
+  return { modelId, source, impostorPairs: n, points };
+}
+
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6;

@@ -26,6 +26,8 @@ export interface DetectedFace {
   embedding: number[];
   /** JPEG of the aligned face crop (what a reviewer compares), present when asked for. */
   cropJpeg?: Buffer;
+  /** Embeddings of the alternative pipelines, keyed by name, present when asked for (evaluation). */
+  variants?: Record<string, number[]>;
 }
 
 export interface AnalyzedImage {
@@ -54,6 +56,8 @@ export interface AnalyzeOptions {
   withCrops?: boolean;
   /** Keep only the face nearest the image centre (evaluation on LFW-style crops). */
   centreFaceOnly?: boolean;
+  /** Also embed every chip geometry × flip combination (evaluation only: four extra passes of the embedder per face). */
+  variants?: boolean;
 }
 
 export interface FaceEngine {

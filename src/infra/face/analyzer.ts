@@ -14,8 +14,10 @@ export interface AnalyzerConfig {
   backend: BackendKind;
   /** SSD confidence below which detections are dropped (0-1). */
   minDetectionScore?: number;
-  /** Rotate the chip so the eyes are level before embedding (default true; see align.ts). */
+  /** Rotate the chip so the eyes are level before embedding (default: the manifest's pipeline; see align.ts). */
   alignRotation?: boolean;
+  /** Embed the chip and its mirror image and use the normalised sum (default: the manifest's pipeline). */
+  flipTta?: boolean;
   /** Border for the second detection pass, as a fraction of the longer side (default DETECTION_PAD; 0 disables the pass). */
   detectionPad?: number;
   manifestPath?: string;
@@ -32,7 +34,12 @@ export interface FaceAnalysis {
   landmarks: Point[];
   /** Aligned RGB crop for reviewers (withCrops only). */
   crop?: RawImage;
+  /** Every chip geometry × flip combination (AnalyzeOptions.variants only): what `npm run eval` compares. */
+  variants?: EmbeddingVariants;
 }
+
+/** Keys: `aligned` (eye-levelled chip) or `axis` (face-api's axis-aligned chip), `+flip` with flip test-time augmentation. */
+export type EmbeddingVariants = Record<'aligned' | 'aligned+flip' | 'axis' | 'axis+flip', number[]>;
 
 export interface StageTimings {
   detectMs: number;
@@ -71,16 +78,17 @@ export async function createFaceAnalyzer(cfg: AnalyzerConfig): Promise<FaceAnaly
     const weightMap = rt.tf.io.decodeWeights(joined.buffer, specs);
     rt.faceapi.nets[net.name].loadFromWeightMap(weightMap as never);
   }
-  const analyzer = buildAnalyzer(rt, modelInfo(manifest, rt.backend), cfg);
+  const pipeline = { alignRotation: cfg.alignRotation ?? manifest.pipeline.alignRotation, flipTta: cfg.flipTta ?? manifest.pipeline.flipTta };
+  const analyzer = buildAnalyzer(rt, modelInfo(manifest, rt.backend), { ...cfg, ...pipeline });
   const t0 = performance.now();
   await analyzer.warmUp();
   return { ...analyzer, warmUpMs: performance.now() - t0 };
 }
 
-function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig) {
+function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig & { alignRotation: boolean; flipTta: boolean }) {
   const { tf, faceapi } = rt;
   const minConfidence = cfg.minDetectionScore ?? 0.5;
-  const rotate = cfg.alignRotation ?? true;
+  const rotate = cfg.alignRotation;
   const pad = cfg.detectionPad ?? DETECTION_PAD;
   const ssdOptions = new faceapi.SsdMobilenetv1Options({ minConfidence, maxResults: 100 });
   type Tensor3D = ReturnType<typeof tf.tensor3d>;
@@ -103,18 +111,50 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig) {
   }
 
   /** An eye-levelled `size`x`size` chip (float32 0-255, 3 channels). Pixels outside the image are black, like face-api's padding. */
-  function chip(input: Tensor3D, landmarks: Point[], size: number): Tensor3D {
+  function chip(input: Tensor3D, landmarks: Point[], size: number, levelEyes = rotate): Tensor3D {
     return tf.tidy(() => {
       const batch = tf.expandDims(tf.cast(input, 'float32'), 0) as ReturnType<typeof tf.tensor4d>;
-      const m = tf.tensor2d([chipTransform(landmarks, size, rotate)], [1, 8]);
+      const m = tf.tensor2d([chipTransform(landmarks, size, levelEyes)], [1, 8]);
       return tf.squeeze(tf.image.transform(batch, m, 'bilinear', 'constant', 0, [size, size]), [0]) as Tensor3D;
     });
   }
 
-  async function embed(chipTensor: Tensor3D): Promise<number[]> {
+  const unit = (v: ArrayLike<number>): number[] => {
+    const a = Array.from(v);
+    const n = Math.hypot(...a) || 1;
+    return a.map((x) => x / n);
+  };
+
+  /** The net's raw descriptor of a chip; with `flip`, the sum with the descriptor of its mirror image (flip TTA). */
+  async function describe(chipTensor: Tensor3D, flip: boolean): Promise<Float32Array> {
     const d = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(chipTensor as never)) as Float32Array;
-    const n = Math.hypot(...d) || 1;
-    return Array.from(d, (x) => x / n);
+    if (!flip) return d;
+    const mirrored = tf.reverse(chipTensor, 1) as Tensor3D;
+    try {
+      const m = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(mirrored as never)) as Float32Array;
+      return d.map((x, i) => x + m[i]!);
+    } finally {
+      mirrored.dispose();
+    }
+  }
+
+  const embed = async (chipTensor: Tensor3D): Promise<number[]> => unit(await describe(chipTensor, cfg.flipTta));
+
+  /** Embeddings of both chip geometries with and without flip TTA, for the evaluation harness. */
+  async function variantsFor(input: Tensor3D, landmarks: Point[]): Promise<EmbeddingVariants> {
+    const out: Partial<EmbeddingVariants> = {};
+    for (const [name, levelEyes] of [['aligned', true], ['axis', false]] as const) {
+      const c = chip(input, landmarks, CHIP_SIZE, levelEyes);
+      try {
+        const plain = await describe(c, false);
+        const both = await describe(c, true);
+        out[name] = unit(plain);
+        out[`${name}+flip`] = unit(both);
+      } finally {
+        c.dispose();
+      }
+    }
+    return out as EmbeddingVariants;
   }
 
   const rgbBytes = async (t: Tensor3D) => Uint8Array.from(await t.data(), (v) => Math.max(0, Math.min(255, Math.round(v))));
@@ -173,6 +213,7 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig) {
           measureQuality({ landmarks, detectionScore: d.score, chipGrey: rgbToGrey(chipRgb, CHIP_SIZE * CHIP_SIZE), chipSize: CHIP_SIZE }),
         );
         const face: FaceAnalysis = { box: d.box, detectionScore: d.score, quality, embedding, landmarks };
+        if (options.variants) face.variants = await variantsFor(input, lmInput);
         if (options.withCrops) {
           const big = chip(input, lmInput, CROP_SIZE);
           try {

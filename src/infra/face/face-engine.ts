@@ -38,6 +38,7 @@ export interface FaceEngineWithStats extends FaceEngine {
 
 async function toDetectedFace(f: FaceAnalysis): Promise<DetectedFace> {
   const face: DetectedFace = { box: f.box, detectionScore: f.detectionScore, quality: f.quality, embedding: f.embedding };
+  if (f.variants) face.variants = f.variants;
   if (f.crop) {
     face.cropJpeg = await sharp(Buffer.from(f.crop.data.buffer, f.crop.data.byteOffset, f.crop.data.byteLength), {
       raw: { width: f.crop.width, height: f.crop.height, channels: 3 },

@@ -1,0 +1,388 @@
+/**
+ * Accuracy measurements with the service's own engine (same decode, detection, alignment and embedding as the API).
+ *
+ *   npm run eval -- --pairs <csv> --root <dir> [--out report.json]           verification on labelled pairs (a,b,same)
+ *   npm run eval -- --identification --root <dir> [--out report.json]        1:N on a Name/Name_NNNN.jpg tree
+ *   npm run eval -- --pairs <csv> --root <dir> --calibrate                   also write models/calibration/<model>.json
+ *
+ * Every image is embedded once (the face nearest the image centre, LFW convention) and cached under data/eval-cache, so the
+ * runs that follow reuse it. Each image is embedded with every pipeline variant (eye-levelled or axis-aligned chip, with and
+ * without flip test-time augmentation), so one run compares them; the report's top-level figures are for the variant the
+ * model manifest configures (what the service computes). With identities known from the folder layout (Name/Name_NNNN.jpg),
+ * the report adds TAR at FAR over every cross-identity pair of the set's images ("allPairs"), which resolves FAR 1e-4.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config';
+import { buildCalibrationTable, createCalibration, type Calibration } from '../src/domain/calibration';
+import type { DetectedFace } from '../src/domain/face.types';
+import { calibrationFile, createCalibrationStore } from '../src/infra/calibration.store';
+import { createFaceEngine } from '../src/infra/face/face-engine';
+import { readManifest } from '../src/infra/face/model-manifest';
+import {
+  accuracyAt,
+  bestThreshold,
+  dot,
+  identificationMetrics,
+  rocPoints,
+  round,
+  similarity,
+  tarAtFars,
+  type IdentificationSearch,
+  type ScoredPair,
+} from './lib/eval-metrics';
+
+const { values: args } = parseArgs({
+  options: {
+    pairs: { type: 'string' },
+    root: { type: 'string' },
+    out: { type: 'string' },
+    identification: { type: 'boolean', default: false },
+    calibrate: { type: 'boolean', default: false },
+    workers: { type: 'string', default: String(os.cpus().length) },
+    cache: { type: 'string', default: path.resolve(__dirname, '../data/eval-cache') },
+    limit: { type: 'string' },
+  },
+});
+
+const VARIANTS = ['aligned', 'aligned+flip', 'axis', 'axis+flip'] as const;
+type Variant = (typeof VARIANTS)[number];
+
+/** What the cache keeps per image: no pixels, just the embeddings and what the report needs. */
+interface ImageResult {
+  fta: boolean;
+  /** The face was found only on the padded second detection pass (a failure to acquire without it). */
+  padded: boolean;
+  quality: number | null;
+  issues: string[];
+  /** decode + detect + landmarks + embed (the service's own work per image; variant embeddings excluded). */
+  ms: number;
+  variants: Record<Variant, number[]> | null;
+}
+
+const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
+const manifest = readManifest();
+const serviceVariant: Variant = `${manifest.pipeline.alignRotation ? 'aligned' : 'axis'}${manifest.pipeline.flipTta ? '+flip' : ''}`;
+
+function fail(msg: string): never {
+  process.stderr.write(`eval: ${msg}\n`);
+  process.exit(2);
+}
+
+/** Identity from the LFW layout (<root>/…/Name/Name_NNNN.ext); null when the layout does not say. */
+function identityOf(rel: string): string | null {
+  const parts = rel.split('/');
+  const dir = parts[parts.length - 2];
+  const file = parts[parts.length - 1]!;
+  return dir && file.startsWith(`${dir}_`) ? dir : null;
+}
+
+function readPairs(csv: string): { a: string; b: string; same: boolean }[] {
+  const [header, ...lines] = fs.readFileSync(csv, 'utf8').split(/\r?\n/).filter(Boolean);
+  const cols = header!.split(',');
+  const [ia, ib, is] = ['a', 'b', 'same'].map((c) => cols.indexOf(c));
+  if (ia! < 0 || ib! < 0 || is! < 0) fail(`${csv}: expected columns a,b,same`);
+  return lines.map((l) => {
+    const f = l.split(',');
+    return { a: f[ia!]!, b: f[ib!]!, same: f[is!] === '1' };
+  });
+}
+
+function listTree(root: string): string[] {
+  const out: string[] = [];
+  for (const dir of fs.readdirSync(root).sort()) {
+    const full = path.join(root, dir);
+    if (!fs.statSync(full).isDirectory()) continue;
+    for (const f of fs.readdirSync(full).sort()) if (/\.(jpe?g|png|webp)$/i.test(f)) out.push(`${dir}/${f}`);
+  }
+  return out;
+}
+
+/** Embeds every image (cached by model weights, detector settings and file path/size/mtime) with a worker pool. */
+async function embedAll(root: string, rels: string[]): Promise<Map<string, ImageResult>> {
+  const engine = await createFaceEngine({
+    backend: config.face.backend,
+    workers: Number(args.workers),
+    queueLimit: 1_000_000,
+    maxPixels: config.limits.imagePixels,
+    maxBytes: config.limits.uploadBytes,
+    minDetectionScore: config.face.minDetectionScore,
+  });
+  const key = `${engine.model.weightsSha256.slice(0, 16)}-det${config.face.minDetectionScore}`;
+  const cacheFile = path.join(args.cache!, `${key}.json`);
+  const cache: Record<string, ImageResult & { stamp: string }> = fs.existsSync(cacheFile) ? JSON.parse(fs.readFileSync(cacheFile, 'utf8')) : {};
+  const results = new Map<string, ImageResult>();
+  const todo: string[] = [];
+  for (const rel of rels) {
+    const full = path.resolve(root, rel);
+    const st = fs.statSync(full);
+    const stamp = `${st.size}:${st.mtimeMs}`;
+    const hit = cache[full];
+    if (hit && hit.stamp === stamp) results.set(rel, hit);
+    else todo.push(rel);
+  }
+  process.stderr.write(`eval: model ${engine.model.id} (${engine.model.backend}); ${rels.length} images, ${todo.length} to embed, ${args.workers} workers\n`);
+  const t0 = performance.now();
+  let done = 0;
+  const one = async (rel: string) => {
+    const full = path.resolve(root, rel);
+    const st = fs.statSync(full);
+    let r: ImageResult;
+    try {
+      const a = await engine.analyze(fs.readFileSync(full), { centreFaceOnly: true, variants: true });
+      const face: DetectedFace | undefined = a.faces[0];
+      const t = a.timings;
+      r = {
+        fta: !face,
+        padded: Boolean(t.padded),
+        quality: face ? round(face.quality.score, 4) : null,
+        issues: face ? face.quality.issues : [],
+        ms: round(t.decodeMs + (t.detectMs ?? 0) + (t.landmarksMs ?? 0) + (t.embedMs ?? 0), 1),
+        variants: face ? (face.variants as Record<Variant, number[]>) : null,
+      };
+    } catch (e) {
+      process.stderr.write(`eval: ${rel}: ${(e as Error).message}\n`);
+      r = { fta: true, padded: false, quality: null, issues: [], ms: 0, variants: null };
+    }
+    results.set(rel, r);
+    cache[full] = { ...r, stamp: `${st.size}:${st.mtimeMs}` };
+    if (++done % 200 === 0) {
+      const rate = done / ((performance.now() - t0) / 1000);
+      process.stderr.write(`eval: ${done}/${todo.length} (${rate.toFixed(1)} images/s)\n`);
+      fs.mkdirSync(args.cache!, { recursive: true });
+      fs.writeFileSync(cacheFile, JSON.stringify(cache));
+    }
+  };
+  const queue = [...todo];
+  await Promise.all(Array.from({ length: Number(args.workers) * 2 }, async () => {
+    for (let rel = queue.shift(); rel; rel = queue.shift()) await one(rel);
+  }));
+  await engine.close();
+  if (todo.length) {
+    fs.mkdirSync(args.cache!, { recursive: true });
+    fs.writeFileSync(cacheFile, JSON.stringify(cache));
+  }
+  return results;
+}
+
+const vec = (r: ImageResult | undefined, v: Variant) => (r && !r.fta && r.variants ? r.variants[v] : null);
+
+/** All cross-image pairs of a set whose identities are known: impostor and genuine similarities for one variant. */
+function allPairScores(rels: string[], res: Map<string, ImageResult>, v: Variant) {
+  const items = rels.map((rel) => ({ id: identityOf(rel)!, e: vec(res.get(rel), v) }));
+  const impostors: (number | null)[] = [];
+  const genuine: (number | null)[] = [];
+  for (let i = 0; i < items.length; i++) {
+    for (let j = i + 1; j < items.length; j++) {
+      const a = items[i]!;
+      const b = items[j]!;
+      const s = a.e && b.e ? similarity(a.e, b.e) : null;
+      (a.id === b.id ? genuine : impostors).push(s);
+    }
+  }
+  return { genuine, impostors };
+}
+
+function calibrationCheck(cal: Calibration, impostors: (number | null)[]) {
+  return (['1e-2', '1e-3', '1e-4'] as const).map((k) => {
+    const predicted = Number(k);
+    if (predicted < cal.floor || impostors.length * predicted < 1) return { targetFmr: predicted, threshold: null, observedFmr: null, ratio: null };
+    const t = cal.thresholdFor(predicted);
+    const observed = impostors.filter((s) => s !== null && s >= t).length / impostors.length;
+    return { targetFmr: predicted, threshold: round(t, 5), observedFmr: round(observed, 6), ratio: observed > 0 ? round(observed / predicted, 3) : 0 };
+  });
+}
+
+async function verification() {
+  const root = args.root!;
+  let pairs = readPairs(args.pairs!);
+  if (args.limit) pairs = pairs.slice(0, Number(args.limit));
+  const rels = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+  const t0 = performance.now();
+  const res = await embedAll(root, rels);
+  const wallMs = performance.now() - t0;
+  const imgs = [...res.values()];
+  const ftaImages = rels.filter((r) => res.get(r)!.fta).length;
+  const ftaWithoutPad = ftaImages + rels.filter((r) => res.get(r)!.padded).length;
+  const identitiesKnown = rels.every((r) => identityOf(r) !== null);
+
+  const qualityMin = config.matching.probeMinQuality;
+  const perVariant = (v: Variant) => {
+    const scored: (ScoredPair & { pass: boolean })[] = pairs.map((p) => {
+      const a = vec(res.get(p.a), v);
+      const b = vec(res.get(p.b), v);
+      const pass = [p.a, p.b].every((r) => (res.get(r)!.quality ?? 0) >= qualityMin);
+      return { same: p.same, score: a && b ? similarity(a, b) : null, pass };
+    });
+    const genuine = scored.filter((p) => p.same).map((p) => p.score);
+    const impostors = scored.filter((p) => !p.same).map((p) => p.score);
+    const best = bestThreshold(scored);
+    const passing = scored.filter((p) => p.pass);
+    const out: Record<string, unknown> = {
+      bestThreshold: round(best.threshold, 5),
+      bestAccuracy: round(best.accuracy, 5),
+      tar: tarAtFars(genuine, impostors).tar,
+      roc: rocPoints(genuine, impostors),
+      qualityGate: {
+        minQuality: qualityMin,
+        pairsPassing: passing.length,
+        tarAllPairs: tarAtFars(genuine, impostors).tar,
+        tarPassingPairs: tarAtFars(passing.filter((p) => p.same).map((p) => p.score), passing.filter((p) => !p.same).map((p) => p.score)).tar,
+      },
+      scored,
+    };
+    if (identitiesKnown) {
+      const all = allPairScores(rels, res, v);
+      out.allPairs = { genuine: all.genuine.length, impostors: all.impostors.length, tar: tarAtFars(all.genuine, all.impostors).tar, impostorScores: all.impostors };
+    }
+    return out;
+  };
+
+  const variants = Object.fromEntries(VARIANTS.map((v) => [v, perVariant(v)]));
+  const svc = variants[serviceVariant]!;
+  const scored = svc.scored as ScoredPair[];
+
+  let calibration: Record<string, unknown> | null = null;
+  const modelId = manifest.id;
+  if (args.calibrate) {
+    if (!identitiesKnown) fail('--calibrate needs identities from the folder layout (Name/Name_NNNN.jpg) to form every impostor pair');
+    const imp = (svc.allPairs as { impostorScores: (number | null)[] }).impostorScores.filter((s): s is number => s !== null);
+    const table = buildCalibrationTable(imp, modelId, `impostor pairs: every cross-identity pair of the ${rels.length - ftaImages} embedded images of ${path.basename(args.pairs!)} (${path.basename(path.resolve(root))}), pipeline ${serviceVariant}`);
+    fs.mkdirSync(path.dirname(calibrationFile(modelId)), { recursive: true });
+    fs.writeFileSync(calibrationFile(modelId), `${JSON.stringify(table, null, 2)}\n`);
+    process.stderr.write(`eval: wrote ${calibrationFile(modelId)} (${table.points.length} points, ${table.impostorPairs} impostor pairs)\n`);
+  }
+  let cal: Calibration | null = null;
+  try {
+    cal = createCalibrationStore()(modelId);
+  } catch {
+    cal = null;
+  }
+  let accuracy: number | null = null;
+  let serviceThreshold: number | null = null;
+  if (cal) {
+    serviceThreshold = cal.thresholdFor(config.matching.verifyTargetFmr);
+    accuracy = round(accuracyAt(scored, serviceThreshold), 5);
+    calibration = {
+      table: path.relative(process.cwd(), calibrationFile(modelId)),
+      listedPairs: calibrationCheck(cal, scored.filter((p) => !p.same).map((p) => p.score)),
+      ...(svc.allPairs ? { allPairs: calibrationCheck(cal, (svc.allPairs as { impostorScores: (number | null)[] }).impostorScores) } : {}),
+    };
+  }
+  const strip = (o: Record<string, unknown>) => {
+    const { scored: _s, allPairs, ...rest } = o;
+    const ap = allPairs as Record<string, unknown> | undefined;
+    return ap ? { ...rest, allPairs: { genuine: ap.genuine, impostors: ap.impostors, tar: ap.tar } } : rest;
+  };
+  const svcStripped = strip(svc);
+  return {
+    model: { id: modelId, pipeline: serviceVariant, backend: config.face.backend },
+    pairs: pairs.length,
+    images: rels.length,
+    ftaImages,
+    ftaRate: round(ftaImages / rels.length, 5),
+    ftaImagesWithoutPaddedPass: ftaWithoutPad,
+    ftaPairs: scored.filter((p) => p.score === null).length,
+    accuracy,
+    accuracyThreshold: serviceThreshold === null ? null : { similarity: round(serviceThreshold, 5), verifyTargetFmr: config.matching.verifyTargetFmr },
+    bestThreshold: svcStripped.bestThreshold,
+    bestAccuracy: svcStripped.bestAccuracy,
+    tar: svcStripped.tar,
+    roc: svcStripped.roc,
+    qualityGate: svcStripped.qualityGate,
+    ...(svcStripped.allPairs ? { allPairs: svcStripped.allPairs } : {}),
+    calibration,
+    msPerImage: round(imgs.reduce((s, r) => s + r.ms, 0) / Math.max(1, imgs.filter((r) => r.ms > 0).length), 1),
+    wallMsPerImage: round(wallMs / rels.length, 1),
+    variants: Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, strip(v)])),
+  };
+}
+
+async function identification() {
+  const root = args.root!;
+  let rels = listTree(root);
+  if (args.limit) rels = rels.slice(0, Number(args.limit));
+  const byId = new Map<string, string[]>();
+  for (const r of rels) byId.set(r.split('/')[0]!, [...(byId.get(r.split('/')[0]!) ?? []), r]);
+  const res = await embedAll(root, rels);
+  const gallery = [...byId.entries()].map(([id, files]) => ({ id, e: vec(res.get(files[0]!), serviceVariant) }));
+  const galleryOk = gallery.filter((g): g is { id: string; e: number[] } => g.e !== null);
+  const searches: IdentificationSearch[] = [];
+  for (const [id, files] of byId) {
+    for (const rel of files.slice(1)) {
+      const e = vec(res.get(rel), serviceVariant);
+      if (!e) {
+        searches.push({ mateScore: null, mateRank: null, nonMateTop: null });
+        continue;
+      }
+      let mateScore: number | null = null;
+      let nonMateTop = -Infinity;
+      const scores: number[] = [];
+      for (const g of galleryOk) {
+        const s = (1 + dot(e, g.e)) / 2;
+        scores.push(s);
+        if (g.id === id) mateScore = s;
+        else nonMateTop = Math.max(nonMateTop, s);
+      }
+      const mateRank = mateScore === null ? null : 1 + scores.filter((s) => s > mateScore!).length;
+      searches.push({ mateScore, mateRank, nonMateTop });
+    }
+  }
+  const ftaImages = rels.filter((r) => res.get(r)!.fta).length;
+  return {
+    model: { id: manifest.id, pipeline: serviceVariant },
+    root: path.basename(path.resolve(root)),
+    images: rels.length,
+    identities: byId.size,
+    gallery: gallery.length,
+    galleryFta: gallery.length - galleryOk.length,
+    ftaImages,
+    ftaRate: round(ftaImages / rels.length, 5),
+    ...identificationMetrics(searches),
+  };
+}
+
+function printVerification(r: Awaited<ReturnType<typeof verification>>) {
+  const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(2)}%` : 'n/a');
+  const f3 = (x: unknown) => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
+  const lines = [
+    `model ${r.model.id} (pipeline ${r.model.pipeline}); ${r.pairs} pairs, ${r.images} images, FTA ${r.ftaImages} (${pct(r.ftaRate)}; ${r.ftaImagesWithoutPaddedPass} without the padded detection pass)`,
+    `accuracy at the service's verify threshold (FMR ${r.accuracyThreshold?.verifyTargetFmr ?? 'n/a'}): ${pct(r.accuracy)}; best-threshold accuracy ${pct(r.bestAccuracy)} at ${f3(r.bestThreshold)}`,
+    `${'variant'.padEnd(14)} ${'best acc'.padStart(9)} ${'TAR@1e-2'.padStart(9)} ${'TAR@1e-3'.padStart(9)} ${'all-pairs TAR@1e-3'.padStart(19)} ${'@1e-4'.padStart(7)}`,
+    ...Object.entries(r.variants).map(([k, v]) => {
+      const tar = v.tar as Record<string, number | null>;
+      const ap = (v as { allPairs?: { tar: Record<string, number | null> } }).allPairs?.tar;
+      return `${(k + (k === r.model.pipeline ? ' *' : '')).padEnd(14)} ${pct(v.bestAccuracy).padStart(9)} ${f3(tar['1e-2']).padStart(9)} ${f3(tar['1e-3']).padStart(9)} ${f3(ap?.['1e-3']).padStart(19)} ${f3(ap?.['1e-4']).padStart(7)}`;
+    }),
+    `msPerImage ${r.msPerImage} (engine time per image, one worker); wall ${r.wallMsPerImage} ms per image with ${args.workers} workers, variants included`,
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
+
+async function main() {
+  if (!args.root) fail('--root <dir> is required');
+  if (!fs.existsSync(args.root)) {
+    process.stderr.write(`eval: ${args.root} does not exist: nothing to evaluate (get LFW or point --root at a labelled set)\n`);
+    process.exit(0);
+  }
+  let report: unknown;
+  if (args.identification) {
+    report = await identification();
+    process.stderr.write(`${JSON.stringify(report)}\n`);
+  } else {
+    if (!args.pairs) fail('--pairs <csv> is required (or --identification)');
+    const r = await verification();
+    printVerification(r);
+    report = r;
+  }
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (args.out) fs.writeFileSync(args.out, json);
+  else process.stdout.write(json);
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
