@@ -63,7 +63,7 @@ interface ImageResult {
 }
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
-const manifest = readManifest();
+const manifest = readManifest(config.face.model);
 const serviceVariant: Variant = `${manifest.pipeline.alignRotation ? 'aligned' : 'axis'}${manifest.pipeline.flipTta ? '+flip' : ''}`;
 
 function fail(msg: string): never {
@@ -109,6 +109,7 @@ async function embedAll(root: string, rels: string[]): Promise<Map<string, Image
     maxPixels: config.limits.imagePixels,
     maxBytes: config.limits.uploadBytes,
     minDetectionScore: config.face.minDetectionScore,
+    modelId: config.face.model,
   });
   const key = `${engine.model.weightsSha256.slice(0, 16)}-det${config.face.minDetectionScore}`;
   const cacheFile = path.join(args.cache!, `${key}.json`);

@@ -124,6 +124,7 @@ export async function compose(opts: ComposeOptions) {
             maxPixels: config.limits.imagePixels,
             maxBytes: config.limits.uploadBytes,
             minDetectionScore: config.face.minDetectionScore,
+            modelId: config.face.model,
           });
         });
       const e = await factory();

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MODEL_ID } from './infra/face/model-manifest';
 
 /**
  * The only reader of process.env. One schema, parsed once; a bad environment fails fast with every bad key listed.
@@ -24,6 +25,8 @@ const schema = z.object({
   MAX_IMAGE_PIXELS: intFrom(50_000_000, 10_000, 500_000_000),
 
   FACE_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /** Model id of a models/*.manifest.json: detector, embedder and pipeline. Templates keep it; searches compare like with like. */
+  FACE_MODEL: z.string().min(1).default(DEFAULT_MODEL_ID),
   FACE_WORKERS: intFrom(Math.max(1, os.cpus().length), 1, 64),
   /** Requests allowed to wait for a worker; beyond this the service answers 503 OVERLOADED. */
   FACE_QUEUE_LIMIT: intFrom(16, 0, 10_000),
@@ -66,6 +69,7 @@ export interface Config {
   };
   readonly face: {
     readonly backend: Env['FACE_BACKEND'];
+    readonly model: string;
     readonly workers: number;
     readonly queueLimit: number;
     readonly minDetectionScore: number;
@@ -109,6 +113,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE },
     face: {
       backend: e.FACE_BACKEND,
+      model: e.FACE_MODEL,
       workers: e.FACE_WORKERS,
       queueLimit: e.FACE_QUEUE_LIMIT,
       minDetectionScore: e.FACE_MIN_DETECTION_SCORE,

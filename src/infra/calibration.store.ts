@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCalibration, type Calibration, type CalibrationTable } from '../domain/calibration';
-import { MANIFEST_PATH } from './face/model-manifest';
+import { MODELS_DIR } from './face/model-manifest';
 
 /** `<repo>/models/calibration`, beside the model manifest (found the same way from sources and from dist/). */
-export const CALIBRATION_DIR = path.join(path.dirname(MANIFEST_PATH), 'calibration');
+export const CALIBRATION_DIR = path.join(MODELS_DIR, 'calibration');
 
 /** File name for a model id: characters outside [A-Za-z0-9._-] become '_'. */
 export const calibrationFile = (modelId: string, dir = CALIBRATION_DIR) => path.join(dir, `${modelId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`);

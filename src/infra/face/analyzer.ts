@@ -2,7 +2,7 @@ import type { AnalyzeOptions, Box, FaceQuality, ModelInfo } from '../../domain/f
 import { area, chipTransform } from './align';
 import { initFaceRuntime, type BackendKind, type FaceRuntime } from './backend';
 import type { RawImage } from './decode';
-import { modelInfo, readManifest, readVerifiedWeights, MANIFEST_PATH } from './model-manifest';
+import { modelInfo, readManifest, readVerifiedWeights } from './model-manifest';
 import { assessQuality, measureQuality, rgbToGrey, type Point } from './quality';
 
 /**
@@ -20,7 +20,8 @@ export interface AnalyzerConfig {
   flipTta?: boolean;
   /** Border for the second detection pass, as a fraction of the longer side (default DETECTION_PAD; 0 disables the pass). */
   detectionPad?: number;
-  manifestPath?: string;
+  /** Which models/*.manifest.json to run (default DEFAULT_MODEL_ID). */
+  modelId?: string;
 }
 
 export interface FaceAnalysis {
@@ -68,7 +69,7 @@ export const DETECTION_PAD = 0.4;
 
 export async function createFaceAnalyzer(cfg: AnalyzerConfig): Promise<FaceAnalyzer> {
   const rt = await initFaceRuntime(cfg.backend);
-  const manifest = readManifest(cfg.manifestPath ?? MANIFEST_PATH);
+  const manifest = readManifest(cfg.modelId);
   for (const net of readVerifiedWeights(manifest)) {
     const total = net.shards.reduce((s, b) => s + b.byteLength, 0);
     const joined = new Uint8Array(total);

@@ -18,6 +18,8 @@ export interface FaceEngineConfig extends DecodeLimits {
   queueLimit: number;
   /** SSD confidence cut (default 0.5). */
   minDetectionScore?: number;
+  /** Which models/*.manifest.json to run (FACE_MODEL; default DEFAULT_MODEL_ID). */
+  modelId?: string;
 }
 
 /** Stage timings (ms) attached to every result for /metrics and logs. */
@@ -83,6 +85,7 @@ export async function createFaceEngine(cfg: FaceEngineConfig): Promise<FaceEngin
   const pool = await createWorkerPool({
     backend: cfg.backend,
     minDetectionScore: cfg.minDetectionScore,
+    modelId: cfg.modelId,
     size: cfg.workers,
     queueLimit: cfg.queueLimit,
   });
@@ -96,7 +99,7 @@ export async function createFaceEngine(cfg: FaceEngineConfig): Promise<FaceEngin
 export async function createInProcessFaceEngine(
   cfg: Omit<FaceEngineConfig, 'workers' | 'queueLimit'>,
 ): Promise<FaceEngineWithStats & { numTensors(): number }> {
-  const analyzer = await createFaceAnalyzer({ backend: cfg.backend, minDetectionScore: cfg.minDetectionScore });
+  const analyzer = await createFaceAnalyzer({ backend: cfg.backend, minDetectionScore: cfg.minDetectionScore, modelId: cfg.modelId });
   const engine = engineFrom(analyzer.model, analyzer.warmUpMs, cfg, (img, o) => analyzer.analyze(img, o), () => 0, async () => undefined);
   return { ...engine, numTensors: () => analyzer.numTensors() };
 }

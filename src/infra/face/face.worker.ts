@@ -10,7 +10,7 @@ const port = parentPort!;
 const data = workerData as WorkerData;
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
-createFaceAnalyzer({ backend: data.backend, minDetectionScore: data.minDetectionScore }).then(
+createFaceAnalyzer({ backend: data.backend, minDetectionScore: data.minDetectionScore, modelId: data.modelId }).then(
   (analyzer) => {
     post({ type: 'ready', model: analyzer.model, warmUpMs: analyzer.warmUpMs });
     port.on('message', async (req: AnalyzeRequest) => {

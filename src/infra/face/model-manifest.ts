@@ -5,7 +5,7 @@ import type { ModelInfo } from '../../domain/face.types';
 import { PROJECT_ROOT } from '../project-root';
 
 /**
- * `models/manifest.json` names the weight files the service loads (inside the installed face-api package's `model/` folder)
+ * `models/<name>.manifest.json` names the weight files the service loads (inside the installed face-api package's `model/` folder)
  * with their SHA-256 sums. Loading verifies every sum and refuses to start on a mismatch: a changed weight file would silently
  * make new templates incomparable with the stored ones.
  */
@@ -27,14 +27,31 @@ export interface ModelManifest {
   models: { name: 'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet'; role: string; files: ManifestFile[] }[];
 }
 
-/** `<project>/models/manifest.json`. */
-export const MANIFEST_PATH = path.join(PROJECT_ROOT, 'models', 'manifest.json');
+/** `<project>/models`: one `<name>.manifest.json` per model id the service can run, and `calibration/` tables. */
+export const MODELS_DIR = path.join(PROJECT_ROOT, 'models');
+/** The model the service runs unless FACE_MODEL names another (the best measured: docs/ACCURACY.md). */
+export const DEFAULT_MODEL_ID = 'faceapi-ssd-r34-128@1.7.15';
 export const FACE_API_MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
 
 export const sha256Hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
-export function readManifest(file = MANIFEST_PATH): ModelManifest {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as ModelManifest;
+/** Every manifest in `dir`, by model id. */
+export function listManifests(dir = MODELS_DIR): Map<string, ModelManifest> {
+  const out = new Map<string, ModelManifest>();
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.manifest.json')).sort()) {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as ModelManifest;
+    if (out.has(m.id)) throw new Error(`models/${f}: model id ${m.id} is declared twice`);
+    out.set(m.id, m);
+  }
+  return out;
+}
+
+/** The manifest of one model id; throws naming the ids there are. */
+export function readManifest(modelId = DEFAULT_MODEL_ID, dir = MODELS_DIR): ModelManifest {
+  const all = listManifests(dir);
+  const m = all.get(modelId);
+  if (!m) throw new Error(`no model manifest for FACE_MODEL=${modelId} in ${dir}; available: ${[...all.keys()].join(', ')}`);
+  return m;
 }
 
 /** SHA-256 over the per-file sums (hex, concatenated with '\n') in manifest order. */
@@ -61,7 +78,7 @@ export function readVerifiedWeights(m: ModelManifest, modelDir = FACE_API_MODEL_
     try {
       bytes = fs.readFileSync(full);
     } catch (e) {
-      throw new Error(`model file ${full} (listed in models/manifest.json) cannot be read: ${(e as Error).message}`);
+      throw new Error(`model file ${full} (listed in its models/*.manifest.json) cannot be read: ${(e as Error).message}`);
     }
     const actual = sha256Hex(bytes);
     if (actual !== f.sha256) {
@@ -72,14 +89,14 @@ export function readVerifiedWeights(m: ModelManifest, modelDir = FACE_API_MODEL_
   return m.models.map((net) => {
     const byPath = new Map(net.files.map((f) => [f.path, read(f)] as const));
     const manifestFile = net.files.find((f) => f.path.endsWith('-weights_manifest.json'));
-    if (!manifestFile) throw new Error(`models/manifest.json: ${net.name} lists no *-weights_manifest.json`);
+    if (!manifestFile) throw new Error(`model manifest: ${net.name} lists no *-weights_manifest.json`);
     const weightsManifest = JSON.parse(byPath.get(manifestFile.path)!.toString('utf8')) as VerifiedNet['weightsManifest'];
     const dir = path.posix.dirname(manifestFile.path);
     const shards = weightsManifest.flatMap((g) =>
       g.paths.map((p) => {
         const rel = dir === '.' ? p : `${dir}/${p}`;
         const b = byPath.get(rel);
-        if (!b) throw new Error(`models/manifest.json: ${net.name} shard ${rel} is not listed with a SHA-256`);
+        if (!b) throw new Error(`model manifest: ${net.name} shard ${rel} is not listed with a SHA-256`);
         return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
       }),
     );

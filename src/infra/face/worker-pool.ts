@@ -77,7 +77,7 @@ function startWorker(data: WorkerData): Promise<{ worker: Worker; model: ModelIn
 }
 
 export async function createWorkerPool(cfg: WorkerPoolConfig): Promise<WorkerPool> {
-  const data: WorkerData = { backend: cfg.backend, minDetectionScore: cfg.minDetectionScore };
+  const data: WorkerData = { backend: cfg.backend, minDetectionScore: cfg.minDetectionScore, modelId: cfg.modelId };
   const size = Math.max(1, cfg.size);
   const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(data)));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -6,6 +6,7 @@ import type { BackendKind } from './backend';
 export interface WorkerData {
   backend: BackendKind;
   minDetectionScore?: number;
+  modelId?: string;
 }
 
 export interface AnalyzeRequest {

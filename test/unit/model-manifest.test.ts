@@ -1,0 +1,36 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULT_MODEL_ID, listManifests, MODELS_DIR, readManifest, readVerifiedWeights } from '../../src/infra/face/model-manifest';
+import { calibrationFile } from '../../src/infra/calibration.store';
+
+describe('model manifests', () => {
+  it('ships the default model, and every shipped manifest verifies against the installed weight files and has a calibration table', () => {
+    const all = listManifests();
+    expect(all.has(DEFAULT_MODEL_ID)).toBe(true);
+    for (const m of all.values()) {
+      const nets = readVerifiedWeights(m);
+      expect(nets.map((n) => n.name)).toEqual(['ssdMobilenetv1', 'faceLandmark68Net', 'faceRecognitionNet']);
+      expect(fs.existsSync(calibrationFile(m.id))).toBe(true);
+    }
+  });
+
+  it('refuses to load a weight file whose SHA-256 differs from the manifest, naming the file', () => {
+    const m = structuredClone(readManifest());
+    m.models[2]!.files[1]!.sha256 = '0'.repeat(64);
+    expect(() => readVerifiedWeights(m)).toThrow(/face_recognition_model\.bin fails its SHA-256 check/);
+  });
+
+  it('names the available models when FACE_MODEL asks for one that is not there', () => {
+    expect(() => readManifest('no-such-model@0')).toThrow(new RegExp(`available: .*${DEFAULT_MODEL_ID.replace(/[.@]/g, '\\$&')}`));
+  });
+
+  it('refuses two manifests that declare the same model id', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-models-'));
+    const src = fs.readdirSync(MODELS_DIR).find((f) => f.endsWith('.manifest.json'))!;
+    fs.copyFileSync(path.join(MODELS_DIR, src), path.join(dir, 'a.manifest.json'));
+    fs.copyFileSync(path.join(MODELS_DIR, src), path.join(dir, 'b.manifest.json'));
+    expect(() => listManifests(dir)).toThrow(/declared twice/);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
