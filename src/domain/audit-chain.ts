@@ -11,6 +11,7 @@ export type AuditEventType =
   | 'subject.updated'
   | 'subject.deleted'
   | 'face.enrolled'
+  | 'face.reembedded'
   | 'face.deleted'
   | 'key.created'
   | 'key.revoked'

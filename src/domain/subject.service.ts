@@ -8,7 +8,7 @@ import { actorOf } from './actor';
 import type { Principal } from './api-key';
 import { page, decodeCursor } from './cursor';
 import { LowQualityError, MultipleFacesError, NoFaceError, NotFoundError, UnsupportedMediaTypeError } from './errors';
-import type { FaceEngine } from './face.types';
+import type { Box, FaceEngine } from './face.types';
 import { sniffImageType } from './image-format';
 
 export interface SubjectServiceDeps {
@@ -126,6 +126,37 @@ export function createSubjectService(d: SubjectServiceDeps) {
       };
     },
 
+    /**
+     * Re-embeds one template with the configured model from its stored enrolment photo: the face whose box overlaps the
+     * stored box most (IoU ≥ 0.3) becomes a new template of the current model, derived from the old one, with its own
+     * encrypted copies of the photo and a new crop; the old template stays until the operator retires it. Returns null,
+     * with the reason, when the photo no longer yields that face under the new model.
+     */
+    async reembedFace(p: Principal, old: { id: string; subjectId: string; modelId: string; box: Box; source: string | null }) {
+      const stored = await faces.getImage(db, old.subjectId, old.id, 'original');
+      if (!stored) return { faceId: null, reason: 'no stored enrolment photo' };
+      const photo = d.cipher.open(stored, `${old.id}:original`);
+      const engine = d.engine();
+      const analyzed = await engine.analyze(photo, { withCrops: true });
+      const best = analyzed.faces.map((f) => ({ f, overlap: iou(f.box, old.box) })).sort((a, b) => b.overlap - a.overlap)[0];
+      if (!best || best.overlap < 0.3) return { faceId: null, reason: 'the enrolled face is not found in the photo by the new model' };
+      const face = best.f;
+      const faceId = randomUUID();
+      await db.transaction(async (tx) => {
+        await faces.insert(tx, { id: faceId, subjectId: old.subjectId, modelId: engine.model.id, embedding: face.embedding, quality: face.quality, box: face.box, source: old.source, derivedFrom: old.id });
+        const seal = (plain: Buffer, variant: 'original' | 'crop') => d.cipher.sealFor(plain, `${faceId}:${variant}`);
+        await faces.putImage(tx, { faceId, variant: 'original', mediaType: stored.mediaType, ...seal(photo, 'original') });
+        if (face.cropJpeg) await faces.putImage(tx, { faceId, variant: 'crop', mediaType: 'image/jpeg', ...seal(face.cropJpeg, 'crop') });
+        await audit.append(tx, {
+          type: 'face.reembedded',
+          actor: actorOf(p),
+          subjectIds: [old.subjectId],
+          payload: { faceId, fromFaceId: old.id, fromModelId: old.modelId, modelId: engine.model.id, imageSha256: analyzed.sha256, quality: { score: face.quality.score, issues: face.quality.issues } },
+        });
+      });
+      return { faceId, reason: null };
+    },
+
     async listFaces(subjectId: string) {
       await mustGet(db, subjectId);
       return faces.listBySubject(db, subjectId);
@@ -148,3 +179,12 @@ export function createSubjectService(d: SubjectServiceDeps) {
 }
 
 export type SubjectService = ReturnType<typeof createSubjectService>;
+
+/** Intersection over union of two boxes (0 … 1). */
+function iou(a: Box, b: Box): number {
+  const w = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
+  const h = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
+  const inter = w * h;
+  const union = a.width * a.height + b.width * b.height - inter;
+  return union > 0 ? inter / union : 0;
+}

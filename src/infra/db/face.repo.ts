@@ -70,13 +70,42 @@ export function createFaceRepo() {
   return {
     async insert(
       db: Queryable,
-      f: { id: string; subjectId: string; modelId: string; embedding: number[]; quality: FaceQuality; box: Box; source: string | null },
+      f: {
+        id: string;
+        subjectId: string;
+        modelId: string;
+        embedding: number[];
+        quality: FaceQuality;
+        box: Box;
+        source: string | null;
+        /** The template this one was re-embedded from (another model, same enrolment photo). */
+        derivedFrom?: string;
+      },
     ): Promise<void> {
       await db.query(
-        `INSERT INTO face (id, subject_id, model_id, embedding, quality, box, source)
-         VALUES ($1, $2, $3, $4::vector, $5::jsonb, $6::jsonb, $7)`,
-        [f.id, f.subjectId, f.modelId, toVectorParam(f.embedding), JSON.stringify(f.quality), JSON.stringify(f.box), f.source],
+        `INSERT INTO face (id, subject_id, model_id, embedding, quality, box, source, derived_from)
+         VALUES ($1, $2, $3, $4::vector, $5::jsonb, $6::jsonb, $7, $8)`,
+        [f.id, f.subjectId, f.modelId, toVectorParam(f.embedding), JSON.stringify(f.quality), JSON.stringify(f.box), f.source, f.derivedFrom ?? null],
       );
+    },
+
+    /**
+     * Templates of other models that have a stored enrolment photo and no template of `modelId` derived from them yet:
+     * what re-embedding for `modelId` still has to do. Keyset-paged by id (`afterId`), so a template that cannot be re-embedded
+     * does not block the ones after it.
+     */
+    async pendingReembed(db: Queryable, modelId: string, limit: number, afterId = '00000000-0000-0000-0000-000000000000') {
+      const r = await db.query<{ id: string; subject_id: string; model_id: string; box: Box; source: string | null }>(
+        `SELECT f.id, f.subject_id, f.model_id, f.box, f.source FROM face f
+          WHERE f.model_id <> $1
+            AND EXISTS (SELECT 1 FROM face_image i WHERE i.face_id = f.id AND i.variant = 'original')
+            AND NOT EXISTS (SELECT 1 FROM face g WHERE g.derived_from = f.id AND g.model_id = $1)
+            AND f.id > $3
+          ORDER BY f.id
+          LIMIT $2`,
+        [modelId, limit, afterId],
+      );
+      return r.rows.map((x) => ({ id: x.id, subjectId: x.subject_id, modelId: x.model_id, box: x.box, source: x.source }));
     },
 
     async listBySubject(db: Queryable, subjectId: string): Promise<FaceRecord[]> {
