@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { compose } from '../../src/compose';
 import { loadConfig } from '../../src/config';
@@ -10,7 +11,14 @@ export const BOOTSTRAP_KEY = 'test-bootstrap-admin-key-000000000001';
 
 /** A composed service (real repositories, real database) with the bootstrap admin key registered. */
 export async function startService(db: Db, opts: { env?: Record<string, string>; engine?: FaceEngine; migrateFirst?: boolean } = {}) {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', ...opts.env });
+  // A fresh image key per service, as a PostgreSQL deployment must configure one (embedded mode would make its own).
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: 'memory://',
+    FACEMATCH_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ...opts.env,
+  });
   if (opts.migrateFirst !== false) await migrate(db);
   const system = await compose({
     config,
