@@ -111,7 +111,7 @@ async function embedAll(root: string, rels: string[]): Promise<Map<string, Image
     minDetectionScore: config.face.minDetectionScore,
     modelId: config.face.model,
   });
-  const key = `${engine.model.weightsSha256.slice(0, 16)}-det${config.face.minDetectionScore}`;
+  const key = `${engine.model.weightsSha256.slice(0, 16)}-det${config.face.minDetectionScore}-pad${manifest.pipeline.chipPadding}`;
   const cacheFile = path.join(args.cache!, `${key}.json`);
   const cache: Record<string, ImageResult & { stamp: string }> = fs.existsSync(cacheFile) ? JSON.parse(fs.readFileSync(cacheFile, 'utf8')) : {};
   const results = new Map<string, ImageResult>();

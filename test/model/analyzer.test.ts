@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { createInProcessFaceEngine } from '../../src/infra/face/face-engine';
+import { DEFAULT_MODEL_ID, readManifest } from '../../src/infra/face/model-manifest';
 import { sample } from '../helpers/fixtures';
 import { blankImage, cropFace, withExifOrientation } from '../helpers/images';
 
@@ -15,7 +16,7 @@ const area = (b: { width: number; height: number }) => b.width * b.height;
 
 describe('face analysis', () => {
   it('reports a stable model id with a weights digest', () => {
-    expect(engine.model).toMatchObject({ id: 'faceapi-ssd-r34-128@1.7.15', dimensions: 128, backend: 'wasm' });
+    expect(engine.model).toMatchObject({ id: DEFAULT_MODEL_ID, dimensions: 128, backend: 'wasm' });
     expect(engine.model.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -75,11 +76,24 @@ describe('face analysis', () => {
     }
   });
 
-  it('does not leak tensors across 50 analyses', async () => {
+  it('does not leak tensors across 50 analyses (with crops, and with the evaluation variants)', async () => {
     const small = await sharp(sample(2)).resize(640).jpeg().toBuffer();
-    await engine.analyze(small, { withCrops: true });
+    await engine.analyze(small, { withCrops: true, variants: true });
     const before = engine.numTensors();
-    for (let i = 0; i < 50; i++) await engine.analyze(i % 10 === 0 ? await blankImage(200, 200) : small, { withCrops: i % 2 === 0 });
+    for (let i = 0; i < 50; i++) {
+      await engine.analyze(i % 10 === 0 ? await blankImage(200, 200) : small, { withCrops: i % 2 === 0, variants: i % 5 === 1 });
+    }
     expect(engine.numTensors()).toBe(before);
+  });
+
+  it('embeds every pipeline variant on request, each a unit vector, the configured one equal to the template', async () => {
+    const r = await engine.analyze(await sharp(sample(2)).resize(640).jpeg().toBuffer(), { variants: true });
+    const f = r.faces[0]!;
+    expect(Object.keys(f.variants!).sort()).toEqual(['aligned', 'aligned+flip', 'axis', 'axis+flip']);
+    for (const v of Object.values(f.variants!)) expect(Math.hypot(...v)).toBeCloseTo(1, 5);
+    const { pipeline } = readManifest();
+    const configured = `${pipeline.alignRotation ? 'aligned' : 'axis'}${pipeline.flipTta ? '+flip' : ''}`;
+    expect(dot(f.variants![configured]!, f.embedding)).toBeCloseTo(1, 4);
+    expect(dot(f.variants!.aligned!, f.variants!.axis!)).toBeLessThan(0.9999);
   });
 });

@@ -79,14 +79,18 @@ export async function createFaceAnalyzer(cfg: AnalyzerConfig): Promise<FaceAnaly
     const weightMap = rt.tf.io.decodeWeights(joined.buffer, specs);
     rt.faceapi.nets[net.name].loadFromWeightMap(weightMap as never);
   }
-  const pipeline = { alignRotation: cfg.alignRotation ?? manifest.pipeline.alignRotation, flipTta: cfg.flipTta ?? manifest.pipeline.flipTta };
+  const pipeline = {
+    alignRotation: cfg.alignRotation ?? manifest.pipeline.alignRotation,
+    flipTta: cfg.flipTta ?? manifest.pipeline.flipTta,
+    chipPadding: manifest.pipeline.chipPadding,
+  };
   const analyzer = buildAnalyzer(rt, modelInfo(manifest, rt.backend), { ...cfg, ...pipeline });
   const t0 = performance.now();
   await analyzer.warmUp();
   return { ...analyzer, warmUpMs: performance.now() - t0 };
 }
 
-function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig & { alignRotation: boolean; flipTta: boolean }) {
+function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig & { alignRotation: boolean; flipTta: boolean; chipPadding: number }) {
   const { tf, faceapi } = rt;
   const minConfidence = cfg.minDetectionScore ?? 0.5;
   const rotate = cfg.alignRotation;
@@ -115,7 +119,7 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig & 
   function chip(input: Tensor3D, landmarks: Point[], size: number, levelEyes = rotate): Tensor3D {
     return tf.tidy(() => {
       const batch = tf.expandDims(tf.cast(input, 'float32'), 0) as ReturnType<typeof tf.tensor4d>;
-      const m = tf.tensor2d([chipTransform(landmarks, size, levelEyes)], [1, 8]);
+      const m = tf.tensor2d([chipTransform(landmarks, size, levelEyes, cfg.chipPadding)], [1, 8]);
       return tf.squeeze(tf.image.transform(batch, m, 'bilinear', 'constant', 0, [size, size]), [0]) as Tensor3D;
     });
   }

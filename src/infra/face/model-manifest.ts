@@ -23,14 +23,19 @@ export interface ModelManifest {
   version: string;
   embeddingSize: number;
   /** How templates are computed from the nets: part of what the model id names (a change here needs a new id). */
-  pipeline: { alignRotation: boolean; flipTta: boolean };
+  pipeline: {
+    alignRotation: boolean;
+    flipTta: boolean;
+    /** Margin around the landmarks' bounding box on each side, as a fraction of its size (align.ts). */
+    chipPadding: number;
+  };
   models: { name: 'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet'; role: string; files: ManifestFile[] }[];
 }
 
 /** `<project>/models`: one `<name>.manifest.json` per model id the service can run, and `calibration/` tables. */
 export const MODELS_DIR = path.join(PROJECT_ROOT, 'models');
 /** The model the service runs unless FACE_MODEL names another (the best measured: docs/ACCURACY.md). */
-export const DEFAULT_MODEL_ID = 'faceapi-ssd-r34-128@1.7.15';
+export const DEFAULT_MODEL_ID = 'faceapi-ssd-r34-128-flip@1.7.15';
 export const FACE_API_MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
 
 export const sha256Hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
