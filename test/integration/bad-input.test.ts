@@ -6,7 +6,7 @@ import { createFaceEngine } from '../../src/infra/face/face-engine';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { sample } from '../helpers/fixtures';
-import { declaredHugePng } from '../helpers/images';
+import { cropFace, declaredHugePng } from '../helpers/images';
 
 /** Every bad input gets API.md's error code, and nothing is half-written. */
 let engine: FaceEngine;
@@ -95,6 +95,18 @@ describe.each(backends())('bad inputs on $name', (backend) => {
     const big = Buffer.concat([sample(6), randomBytes(2 * 1024 * 1024)]);
     expectError(await search(big), 413, 'PAYLOAD_TOO_LARGE');
     expectError(await enrol(big), 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('returns 422 LOW_QUALITY with the failing checks when enrolling an under-exposed face, and stores nothing', async () => {
+    // The largest face of sample 5 is in shadow (mean luminance of the aligned chip ≈ 45 of 255).
+    const photo = sample(5);
+    const box = (await engine.analyze(photo)).faces[0]!.box;
+    const before = await counts();
+    const res = await enrol(await cropFace(photo, box, 0.35));
+    expectError(res, 422, 'LOW_QUALITY');
+    expect(res.body.error.details).toMatchObject({ issues: ['POOR_EXPOSURE'], minScore: 0.5 });
+    expect(res.body.error.details.score).toBeLessThan(0.5);
+    expect(await counts()).toEqual(before);
   });
 
   it('returns 422 MULTIPLE_FACES when enrolling a group photo, with the boxes found, and stores nothing', async () => {
