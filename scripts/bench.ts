@@ -8,7 +8,7 @@
  * 4. Concurrency: throughput with as many parallel searches as workers.
  * Prints a JSON report; docs/BENCHMARKS.md records the figures with this command.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -104,7 +104,14 @@ async function knnBench(db: Db) {
 }
 
 async function httpBench(db: Db, label: string) {
-  const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', DATA_DIR: 'memory://', FACE_WORKERS: String(WORKERS) });
+  // A throw-away image key: the scratch database is dropped afterwards (PostgreSQL deployments must configure one).
+  const config = loadConfig({
+    FACEMATCH_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ...process.env,
+    LOG_LEVEL: 'silent',
+    DATA_DIR: 'memory://',
+    FACE_WORKERS: String(WORKERS),
+  });
   await migrate(db);
   const system = await compose({ config, db, logger: pino({ level: 'silent' }) });
   const tLoad = process.hrtime.bigint();
@@ -195,7 +202,7 @@ async function main() {
     } finally {
       await db.close();
     }
-    process.stderr.write(`done: ${t.label}\n`);
+    process.stderr.write(`done: ${t.label} ${JSON.stringify({ http: report[`http_${t.label}`], knn: report[`knn_${t.label}`] })}\n`);
   }
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }

@@ -39,6 +39,9 @@ const INDEXED_DIMS = [128] as const;
  * to match the partial expression index); every value is a bound parameter.
  * The top-k runs inside a CTE ordered by the indexed expression (HNSW, iterative scan so filters still fill k), then keeps
  * each subject's nearest face and re-sorts exactly (relaxed_order may return slightly out of order).
+ * The watchlist/category filters are per-row subqueries, not a join: with a join the planner hash-joins the whole index scan
+ * (every template, 124 ms at 20k) before the LIMIT; this way the LIMIT stops the index scan (9.5 ms unfiltered, 27 ms for a
+ * 5% watchlist at 20k on PostgreSQL 15 + pgvector 0.8, EXPLAIN ANALYZE).
  */
 const knnSql = new Map<number, string>(
   INDEXED_DIMS.map((d) => [
@@ -46,11 +49,10 @@ const knnSql = new Map<number, string>(
     `WITH nn AS (
        SELECT f.id AS face_id, f.subject_id, f.embedding::vector(${d}) <=> $1::vector(${d}) AS distance
          FROM face f
-         JOIN subject s ON s.id = f.subject_id
         WHERE vector_dims(f.embedding) = ${d}
           AND f.model_id = $2
-          AND ($3::text[] IS NULL OR s.watchlist = ANY($3::text[]))
-          AND ($4::text[] IS NULL OR s.category = ANY($4::text[]))
+          AND ($3::text[] IS NULL OR (SELECT s.watchlist FROM subject s WHERE s.id = f.subject_id) = ANY($3::text[]))
+          AND ($4::text[] IS NULL OR (SELECT s.category FROM subject s WHERE s.id = f.subject_id) = ANY($4::text[]))
         ORDER BY f.embedding::vector(${d}) <=> $1::vector(${d})
         LIMIT $5
      ), best AS (
