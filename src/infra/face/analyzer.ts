@@ -2,7 +2,7 @@ import type { AnalyzeOptions, Box, FaceQuality, ModelInfo } from '../../domain/f
 import { area, chipTransform } from './align';
 import { initFaceRuntime, type BackendKind, type FaceRuntime } from './backend';
 import type { RawImage } from './decode';
-import { modelInfo, readManifest, readVerifiedWeights } from './model-manifest';
+import { modelInfo, readManifest, readVerifiedWeights, type ModelManifest } from './model-manifest';
 import { assessQuality, measureQuality, rgbToGrey, type Point } from './quality';
 
 /**
@@ -14,10 +14,6 @@ export interface AnalyzerConfig {
   backend: BackendKind;
   /** SSD confidence below which detections are dropped (0-1). */
   minDetectionScore?: number;
-  /** Rotate the chip so the eyes are level before embedding (default: the manifest's pipeline; see align.ts). */
-  alignRotation?: boolean;
-  /** Embed the chip and its mirror image and use the normalised sum (default: the manifest's pipeline). */
-  flipTta?: boolean;
   /** Border for the second detection pass, as a fraction of the longer side (default DETECTION_PAD; 0 disables the pass). */
   detectionPad?: number;
   /** Which models/*.manifest.json to run (default DEFAULT_MODEL_ID). */
@@ -79,21 +75,17 @@ export async function createFaceAnalyzer(cfg: AnalyzerConfig): Promise<FaceAnaly
     const weightMap = rt.tf.io.decodeWeights(joined.buffer, specs);
     rt.faceapi.nets[net.name].loadFromWeightMap(weightMap as never);
   }
-  const pipeline = {
-    alignRotation: cfg.alignRotation ?? manifest.pipeline.alignRotation,
-    flipTta: cfg.flipTta ?? manifest.pipeline.flipTta,
-    chipPadding: manifest.pipeline.chipPadding,
-  };
-  const analyzer = buildAnalyzer(rt, modelInfo(manifest, rt.backend), { ...cfg, ...pipeline });
+  // The pipeline comes from the manifest only: it is part of what the model id stored with every template names.
+  const analyzer = buildAnalyzer(rt, modelInfo(manifest, rt.backend), cfg, manifest.pipeline);
   const t0 = performance.now();
   await analyzer.warmUp();
   return { ...analyzer, warmUpMs: performance.now() - t0 };
 }
 
-function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig & { alignRotation: boolean; flipTta: boolean; chipPadding: number }) {
+function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig, pipeline: ModelManifest['pipeline']) {
   const { tf, faceapi } = rt;
   const minConfidence = cfg.minDetectionScore ?? 0.5;
-  const rotate = cfg.alignRotation;
+  const rotate = pipeline.alignRotation;
   const pad = cfg.detectionPad ?? DETECTION_PAD;
   const ssdOptions = new faceapi.SsdMobilenetv1Options({ minConfidence, maxResults: 100 });
   type Tensor3D = ReturnType<typeof tf.tensor3d>;
@@ -119,7 +111,7 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig & 
   function chip(input: Tensor3D, landmarks: Point[], size: number, levelEyes = rotate): Tensor3D {
     return tf.tidy(() => {
       const batch = tf.expandDims(tf.cast(input, 'float32'), 0) as ReturnType<typeof tf.tensor4d>;
-      const m = tf.tensor2d([chipTransform(landmarks, size, levelEyes, cfg.chipPadding)], [1, 8]);
+      const m = tf.tensor2d([chipTransform(landmarks, size, levelEyes, pipeline.chipPadding)], [1, 8]);
       return tf.squeeze(tf.image.transform(batch, m, 'bilinear', 'constant', 0, [size, size]), [0]) as Tensor3D;
     });
   }
@@ -130,20 +122,26 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig & 
     return a.map((x) => x / n);
   };
 
-  /** The net's raw descriptor of a chip; with `flip`, the sum with the descriptor of its mirror image (flip TTA). */
-  async function describe(chipTensor: Tensor3D, flip: boolean): Promise<Float32Array> {
-    const d = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(chipTensor as never)) as Float32Array;
-    if (!flip) return d;
-    const mirrored = tf.reverse(chipTensor, 1) as Tensor3D;
+  const describe = async (t: Tensor3D) => (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(t as never)) as Float32Array;
+
+  /** The net's raw descriptors of a chip and, with `flip`, of its mirror image (flip TTA sums the two). */
+  async function descriptors(chipTensor: Tensor3D, flip: boolean): Promise<{ plain: Float32Array; mirrored?: Float32Array }> {
+    const plain = await describe(chipTensor);
+    if (!flip) return { plain };
+    const m = tf.reverse(chipTensor, 1) as Tensor3D;
     try {
-      const m = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(mirrored as never)) as Float32Array;
-      return d.map((x, i) => x + m[i]!);
+      return { plain, mirrored: await describe(m) };
     } finally {
-      mirrored.dispose();
+      m.dispose();
     }
   }
 
-  const embed = async (chipTensor: Tensor3D): Promise<number[]> => unit(await describe(chipTensor, cfg.flipTta));
+  const sum = (a: Float32Array, b: Float32Array) => a.map((x, i) => x + b[i]!);
+
+  async function embed(chipTensor: Tensor3D): Promise<number[]> {
+    const { plain, mirrored } = await descriptors(chipTensor, pipeline.flipTta);
+    return unit(mirrored ? sum(plain, mirrored) : plain);
+  }
 
   /** Embeddings of both chip geometries with and without flip TTA, for the evaluation harness. */
   async function variantsFor(input: Tensor3D, landmarks: Point[]): Promise<EmbeddingVariants> {
@@ -151,10 +149,9 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig & 
     for (const [name, levelEyes] of [['aligned', true], ['axis', false]] as const) {
       const c = chip(input, landmarks, CHIP_SIZE, levelEyes);
       try {
-        const plain = await describe(c, false);
-        const both = await describe(c, true);
+        const { plain, mirrored } = await descriptors(c, true);
         out[name] = unit(plain);
-        out[`${name}+flip`] = unit(both);
+        out[`${name}+flip`] = unit(sum(plain, mirrored!));
       } finally {
         c.dispose();
       }
