@@ -18,6 +18,7 @@ import request from 'supertest';
 import { compose } from '../src/compose';
 import { loadConfig } from '../src/config';
 import { createFaceEngine } from '../src/infra/face/face-engine';
+import { readManifest } from '../src/infra/face/model-manifest';
 import type { Db } from '../src/infra/db/db';
 import { createFaceRepo } from '../src/infra/db/face.repo';
 import { migrate } from '../src/infra/db/migrate';
@@ -32,11 +33,15 @@ const { values } = parseArgs({
     probes: { type: 'string', default: '20' },
     'database-url': { type: 'string' },
     workers: { type: 'string', default: String(os.cpus().length) },
+    /** Template size for the kNN part (default: the configured model's). */
+    dims: { type: 'string' },
   },
 });
 const GALLERY = Number(values.gallery);
 const PROBES = Number(values.probes);
 const WORKERS = Number(values.workers);
+const DIMS = Number(values.dims ?? readManifest(loadConfig({ ...process.env, LOG_LEVEL: 'silent' }).face.model).embeddingSize);
+const BENCH_MODEL = `bench-${DIMS}`;
 const SAMPLES = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
 
 const pct = (xs: number[], p: number) => {
@@ -61,7 +66,7 @@ async function seedGallery(db: Db, n: number) {
   const watchlists = ['wl-large', 'wl-small'];
   const batch = 500;
   for (let i = 0; i < n; i += batch) {
-    const vs = unitVectors(Math.min(batch, n - i), 128, 1000 + i);
+    const vs = unitVectors(Math.min(batch, n - i), DIMS, 1000 + i);
     const subjectIds = vs.map(() => randomUUID());
     await db.transaction(async (tx) => {
       await tx.query(
@@ -71,8 +76,8 @@ async function seedGallery(db: Db, n: number) {
       );
       await tx.query(
         `INSERT INTO face (id, subject_id, model_id, embedding, quality, box)
-         SELECT gen_random_uuid(), s, 'bench-128', e::vector, '{}', '{}' FROM unnest($1::uuid[], $2::text[]) AS t(s, e)`,
-        [subjectIds, vs.map(toVectorParam)],
+         SELECT gen_random_uuid(), s, $3, e::vector, '{}', '{}' FROM unnest($1::uuid[], $2::text[]) AS t(s, e)`,
+        [subjectIds, vs.map(toVectorParam), BENCH_MODEL],
       );
     });
   }
@@ -81,12 +86,12 @@ async function seedGallery(db: Db, n: number) {
 
 async function knnBench(db: Db) {
   const faces = createFaceRepo();
-  const probes = unitVectors(50, 128, 7);
+  const probes = unitVectors(50, DIMS, 7);
   const run = async (watchlists?: string[]) => {
     const times: number[] = [];
     for (const p of probes) {
       const t0 = process.hrtime.bigint();
-      await db.transaction((tx) => faces.nearestSubjects(tx, { embedding: p, modelId: 'bench-128', topK: 20, watchlists }));
+      await db.transaction((tx) => faces.nearestSubjects(tx, { embedding: p, modelId: BENCH_MODEL, topK: 20, watchlists }));
       times.push(ms(t0));
     }
     return stats(times);
@@ -94,13 +99,13 @@ async function knnBench(db: Db) {
   const plan = await db.transaction(async (tx) => {
     await tx.query("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)");
     const r = await tx.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN SELECT id FROM face WHERE vector_dims(embedding) = 128 AND model_id = 'bench-128'
-        ORDER BY embedding::vector(128) <=> $1::vector(128) LIMIT 100`,
-      [toVectorParam(probes[0]!)],
+      `EXPLAIN SELECT id FROM face WHERE vector_dims(embedding) = ${DIMS} AND model_id = $2
+        ORDER BY embedding::vector(${DIMS}) <=> $1::vector(${DIMS}) LIMIT 100`,
+      [toVectorParam(probes[0]!), BENCH_MODEL],
     );
     return r.rows.map((x) => x['QUERY PLAN']).join('\n');
   });
-  return { usesHnsw: /face_embedding_128_hnsw/.test(plan), unfiltered: await run(), filteredToSmallWatchlist: await run(['wl-small']) };
+  return { dims: DIMS, usesHnsw: new RegExp(`face_embedding_${DIMS}_hnsw`).test(plan), unfiltered: await run(), filteredToSmallWatchlist: await run(['wl-small']) };
 }
 
 async function httpBench(db: Db, label: string) {

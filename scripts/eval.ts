@@ -19,8 +19,9 @@ import { loadConfig } from '../src/config';
 import { buildCalibrationTable, createCalibration, type Calibration } from '../src/domain/calibration';
 import type { DetectedFace } from '../src/domain/face.types';
 import { calibrationFile, createCalibrationStore } from '../src/infra/calibration.store';
+import { DETECTION_PADS, finishDescriptor } from '../src/infra/face/analyzer';
 import { createFaceEngine } from '../src/infra/face/face-engine';
-import { readManifest } from '../src/infra/face/model-manifest';
+import { MODELS_DIR, readManifest, readVerifiedCentre, sha256Hex, weightsSha256, type ModelManifest } from '../src/infra/face/model-manifest';
 import {
   accuracyAt,
   bestThreshold,
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     identification: { type: 'boolean', default: false },
     calibrate: { type: 'boolean', default: false },
+    'fit-centre': { type: 'boolean', default: false },
     workers: { type: 'string', default: String(os.cpus().length) },
     cache: { type: 'string', default: path.resolve(__dirname, '../data/eval-cache') },
     limit: { type: 'string' },
@@ -50,17 +52,38 @@ const { values: args } = parseArgs({
 const VARIANTS = ['aligned', 'aligned+flip', 'axis', 'axis+flip'] as const;
 type Variant = (typeof VARIANTS)[number];
 
-/** What the cache keeps per image: no pixels, just the embeddings and what the report needs. */
+/** What the cache keeps per image: no pixels, just the raw descriptors (base64 float32 on disk) and what the report needs. */
 interface ImageResult {
   fta: boolean;
-  /** The face was found only on the padded second detection pass (a failure to acquire without it). */
+  /** The face was found only on a padded detection pass (a failure to acquire without them). */
   padded: boolean;
+  /** Which pass found it (0 = the image itself, n = n-th padded copy), null for a failure. */
+  detectionPass?: number | null;
+  /** The padded passes tried (DETECTION_PADS): a cached failure is retried when they change, a cached face stays valid. */
+  detectionPads?: string;
   quality: number | null;
   issues: string[];
   /** decode + detect + landmarks + embed (the service's own work per image; variant embeddings excluded). */
   ms: number;
-  variants: Record<Variant, number[]> | null;
+  /** Raw descriptors (mean over flips, not centred, not normalised): finished with the model's centre after loading. */
+  variants: Record<Variant, Float32Array> | null;
 }
+
+const toB64 = (v: ArrayLike<number>) => Buffer.from(Float32Array.from(v).buffer).toString('base64');
+const fromB64 = (s: string) => {
+  const b = Buffer.from(s, 'base64');
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+};
+type CachedResult = Omit<ImageResult, 'variants'> & { stamp: string; variants: Record<Variant, string> | null };
+const encode = (r: ImageResult, stamp: string): CachedResult => ({
+  ...r,
+  stamp,
+  variants: r.variants ? (Object.fromEntries(VARIANTS.map((v) => [v, toB64(r.variants![v])])) as Record<Variant, string>) : null,
+});
+const decode = (c: CachedResult): ImageResult => ({
+  ...c,
+  variants: c.variants ? (Object.fromEntries(VARIANTS.map((v) => [v, fromB64(c.variants![v])])) as Record<Variant, Float32Array>) : null,
+});
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
 const manifest = readManifest(config.face.model);
@@ -111,9 +134,12 @@ async function embedAll(root: string, rels: string[]): Promise<Map<string, Image
     minDetectionScore: config.face.minDetectionScore,
     modelId: config.face.model,
   });
-  const key = `${engine.model.weightsSha256.slice(0, 16)}-det${config.face.minDetectionScore}-pad${manifest.pipeline.chipPadding}`;
+  // Raw descriptors depend on the nets and the chip, not on the centre: a refitted centre reuses the cache.
+  const p = manifest.pipeline;
+  const netsSha = weightsSha256({ ...manifest, pipeline: { ...p, centre: undefined } });
+  const key = `raw-${netsSha.slice(0, 16)}-det${config.face.minDetectionScore}-pad${p.chipPadding}-${p.chipSize ?? 150}-${p.input ?? 'rgb-0-255'}`;
   const cacheFile = path.join(args.cache!, `${key}.json`);
-  const cache: Record<string, ImageResult & { stamp: string }> = fs.existsSync(cacheFile) ? JSON.parse(fs.readFileSync(cacheFile, 'utf8')) : {};
+  const cache: Record<string, CachedResult> = fs.existsSync(cacheFile) ? JSON.parse(fs.readFileSync(cacheFile, 'utf8')) : {};
   const results = new Map<string, ImageResult>();
   const todo: string[] = [];
   for (const rel of rels) {
@@ -121,7 +147,8 @@ async function embedAll(root: string, rels: string[]): Promise<Map<string, Image
     const st = fs.statSync(full);
     const stamp = `${st.size}:${st.mtimeMs}`;
     const hit = cache[full];
-    if (hit && hit.stamp === stamp) results.set(rel, hit);
+    const stale = hit && hit.fta && hit.detectionPads !== DETECTION_PADS.join(',');
+    if (hit && hit.stamp === stamp && !stale) results.set(rel, decode(hit));
     else todo.push(rel);
   }
   process.stderr.write(`eval: model ${engine.model.id} (${engine.model.backend}); ${rels.length} images, ${todo.length} to embed, ${args.workers} workers\n`);
@@ -138,17 +165,19 @@ async function embedAll(root: string, rels: string[]): Promise<Map<string, Image
       r = {
         fta: !face,
         padded: Boolean(t.padded),
+        detectionPass: t.detectionPass ?? null,
+        detectionPads: DETECTION_PADS.join(','),
         quality: face ? round(face.quality.score, 4) : null,
         issues: face ? face.quality.issues : [],
         ms: round(t.decodeMs + (t.detectMs ?? 0) + (t.landmarksMs ?? 0) + (t.embedMs ?? 0), 1),
-        variants: face ? (face.variants as Record<Variant, number[]>) : null,
+        variants: face ? (Object.fromEntries(VARIANTS.map((v) => [v, Float32Array.from(face.variants![v]!)])) as Record<Variant, Float32Array>) : null,
       };
     } catch (e) {
       process.stderr.write(`eval: ${rel}: ${(e as Error).message}\n`);
-      r = { fta: true, padded: false, quality: null, issues: [], ms: 0, variants: null };
+      r = { fta: true, padded: false, detectionPads: DETECTION_PADS.join(','), quality: null, issues: [], ms: 0, variants: null };
     }
     results.set(rel, r);
-    cache[full] = { ...r, stamp: `${st.size}:${st.mtimeMs}` };
+    cache[full] = encode(r, `${st.size}:${st.mtimeMs}`);
     if (++done % 200 === 0) {
       const rate = done / ((performance.now() - t0) / 1000);
       process.stderr.write(`eval: ${done}/${todo.length} (${rate.toFixed(1)} images/s)\n`);
@@ -168,7 +197,36 @@ async function embedAll(root: string, rels: string[]): Promise<Map<string, Image
   return results;
 }
 
-const vec = (r: ImageResult | undefined, v: Variant) => (r && !r.fta && r.variants ? r.variants[v] : null);
+/** Finished templates per image and variant (the model's centre subtracted, L2-normalised), filled by finishAll. */
+const finished = new Map<ImageResult, Record<Variant, number[]>>();
+function finishAll(res: Map<string, ImageResult>, centre: ArrayLike<number> | null) {
+  finished.clear();
+  for (const r of res.values()) {
+    if (r.variants) finished.set(r, Object.fromEntries(VARIANTS.map((v) => [v, finishDescriptor([r.variants![v]], centre)])) as Record<Variant, number[]>);
+  }
+}
+const vec = (r: ImageResult | undefined, v: Variant) => (r && !r.fta && r.variants ? finished.get(r)![v] : null);
+
+/**
+ * Fits the model's centre (mean raw descriptor of the service's pipeline over the set's embedded images), writes it to
+ * models/<model>.centre.json and records its SHA-256 in the model's manifest. Training data only: never run it on devtest.
+ */
+function fitCentre(res: Map<string, ImageResult>, setName: string): Float32Array {
+  const raws = [...res.values()].filter((r) => r.variants).map((r) => r.variants![serviceVariant]);
+  const n = raws[0]!.length;
+  const mean = new Float64Array(n);
+  for (const r of raws) for (let i = 0; i < n; i++) mean[i] = mean[i]! + r[i]! / raws.length;
+  const fileName = `${manifest.id.replace(/[@/]/g, '_')}.centre.json`;
+  const body = `${JSON.stringify({ model: manifest.id, source: `mean raw ${serviceVariant} descriptor of the ${raws.length} embedded images of ${setName}`, values: Array.from(mean, (x) => Number(x.toPrecision(7))) })}\n`;
+  fs.writeFileSync(path.join(MODELS_DIR, fileName), body);
+  const manifestFile = fs.readdirSync(MODELS_DIR).find((f) => f.endsWith('.manifest.json') && (JSON.parse(fs.readFileSync(path.join(MODELS_DIR, f), 'utf8')) as ModelManifest).id === manifest.id)!;
+  const m = JSON.parse(fs.readFileSync(path.join(MODELS_DIR, manifestFile), 'utf8')) as ModelManifest;
+  m.pipeline.centre = { path: fileName, sha256: sha256Hex(body) };
+  fs.writeFileSync(path.join(MODELS_DIR, manifestFile), `${JSON.stringify(m, null, 2)}\n`);
+  process.stderr.write(`eval: wrote models/${fileName} (${raws.length} images) and its SHA-256 into models/${manifestFile}\n`);
+  manifest.pipeline.centre = m.pipeline.centre;
+  return readVerifiedCentre(manifest)!;
+}
 
 /** All cross-image pairs of a set whose identities are known: impostor and genuine similarities for one variant. */
 function allPairScores(rels: string[], res: Map<string, ImageResult>, v: Variant) {
@@ -204,9 +262,13 @@ async function verification() {
   const t0 = performance.now();
   const res = await embedAll(root, rels);
   const wallMs = performance.now() - t0;
+  finishAll(res, args['fit-centre'] ? fitCentre(res, path.basename(args.pairs!)) : readVerifiedCentre(manifest));
   const imgs = [...res.values()];
   const ftaImages = rels.filter((r) => res.get(r)!.fta).length;
   const ftaWithoutPad = ftaImages + rels.filter((r) => res.get(r)!.padded).length;
+  // Faces found by each detection pass (cache entries from before detectionPass was recorded had one padded pass).
+  const passOf = (r: ImageResult) => (r.fta ? null : (r.detectionPass ?? (r.padded ? 1 : 0)));
+  const foundByPass = [0, ...DETECTION_PADS].map((_, i) => rels.filter((r) => passOf(res.get(r)!) === i).length);
   const identitiesKnown = rels.every((r) => identityOf(r) !== null);
 
   const qualityMin = config.matching.probeMinQuality;
@@ -285,6 +347,7 @@ async function verification() {
     ftaImages,
     ftaRate: round(ftaImages / rels.length, 5),
     ftaImagesWithoutPaddedPass: ftaWithoutPad,
+    detectionPasses: { pads: [0, ...DETECTION_PADS], facesFound: foundByPass },
     ftaPairs: scored.filter((p) => p.score === null).length,
     accuracy,
     accuracyThreshold: serviceThreshold === null ? null : { similarity: round(serviceThreshold, 5), verifyTargetFmr: config.matching.verifyTargetFmr },
@@ -308,6 +371,7 @@ async function identification() {
   const byId = new Map<string, string[]>();
   for (const r of rels) byId.set(r.split('/')[0]!, [...(byId.get(r.split('/')[0]!) ?? []), r]);
   const res = await embedAll(root, rels);
+  finishAll(res, readVerifiedCentre(manifest));
   const gallery = [...byId.entries()].map(([id, files]) => ({ id, e: vec(res.get(files[0]!), serviceVariant) }));
   const galleryOk = gallery.filter((g): g is { id: string; e: number[] } => g.e !== null);
   const searches: IdentificationSearch[] = [];
@@ -349,7 +413,7 @@ function printVerification(r: Awaited<ReturnType<typeof verification>>) {
   const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(2)}%` : 'n/a');
   const f3 = (x: unknown) => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
   const lines = [
-    `model ${r.model.id} (pipeline ${r.model.pipeline}); ${r.pairs} pairs, ${r.images} images, FTA ${r.ftaImages} (${pct(r.ftaRate)}; ${r.ftaImagesWithoutPaddedPass} without the padded detection pass)`,
+    `model ${r.model.id} (pipeline ${r.model.pipeline}); ${r.pairs} pairs, ${r.images} images, FTA ${r.ftaImages} (${pct(r.ftaRate)}; ${r.ftaImagesWithoutPaddedPass} without the padded detection passes; faces found by pass ${r.detectionPasses.facesFound.join(' / ')})`,
     `accuracy at the service's verify threshold (FMR ${r.accuracyThreshold?.verifyTargetFmr ?? 'n/a'}): ${pct(r.accuracy)}; best-threshold accuracy ${pct(r.bestAccuracy)} at ${f3(r.bestThreshold)}`,
     `${'variant'.padEnd(14)} ${'best acc'.padStart(9)} ${'TAR@1e-2'.padStart(9)} ${'TAR@1e-3'.padStart(9)} ${'all-pairs TAR@1e-3'.padStart(19)} ${'@1e-4'.padStart(7)}`,
     ...Object.entries(r.variants).map(([k, v]) => {

@@ -90,6 +90,29 @@ describe.each(backends())('storage on $name', (backend) => {
     expect(byCategory).toHaveLength(12);
   });
 
+  it('searches 1024-d templates (the FaceRes model) through their own HNSW index, apart from the 128-d ones', async () => {
+    const MODEL_1024 = 'test-model-1024';
+    const vs = seededUnitVectors(40, 1024, 4);
+    const ids: string[] = [];
+    for (const v of vs) {
+      const s = await subjects.insert(t.db, { id: randomUUID(), organization: 'org-a', ...fields() });
+      await faces.insert(t.db, { id: randomUUID(), subjectId: s.id, modelId: MODEL_1024, embedding: v, quality, box, source: null });
+      ids.push(s.id);
+    }
+    const hits = await knn(t.db, { embedding: near(vs[7]!, 0.2), modelId: MODEL_1024, topK: 3 });
+    expect(hits[0]!.subjectId).toBe(ids[7]);
+    expect(hits.every((h) => ids.includes(h.subjectId))).toBe(true);
+    const plan = await t.db.transaction(async (tx) => {
+      await tx.exec('SET LOCAL enable_seqscan = off');
+      const r = await tx.query<Record<string, string>>(
+        `EXPLAIN SELECT id FROM face WHERE vector_dims(embedding) = 1024 ORDER BY embedding::vector(1024) <=> $1::vector(1024) LIMIT 3`,
+        [`[${vs[0]!.join(',')}]`],
+      );
+      return r.rows.map((row) => Object.values(row)[0]).join('\n');
+    });
+    expect(plan).toMatch(/face_embedding_1024_hnsw/);
+  });
+
   it('compares only templates of the same model', async () => {
     const v = seededUnitVectors(1, 128, 777)[0]!;
     const s = await subjects.insert(t.db, { id: randomUUID(), organization: 'org-a', ...fields() });

@@ -1,7 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_MODEL_ID, listManifests, MODELS_DIR, readManifest, readVerifiedWeights } from '../../src/infra/face/model-manifest';
+import {
+  DEFAULT_MODEL_ID,
+  listManifests,
+  MODELS_DIR,
+  readManifest,
+  readVerifiedCentre,
+  readVerifiedWeights,
+  weightsSha256,
+} from '../../src/infra/face/model-manifest';
 import { calibrationFile } from '../../src/infra/calibration.store';
 
 describe('model manifests', () => {
@@ -10,7 +18,10 @@ describe('model manifests', () => {
     expect(all.has(DEFAULT_MODEL_ID)).toBe(true);
     for (const m of all.values()) {
       const nets = readVerifiedWeights(m);
-      expect(nets.map((n) => n.name)).toEqual(['ssdMobilenetv1', 'faceLandmark68Net', 'faceRecognitionNet']);
+      expect(nets.map((n) => n.role)).toEqual(['detector', 'landmarks', 'embedder']);
+      expect(nets.map((n) => n.name).slice(0, 2)).toEqual(['ssdMobilenetv1', 'faceLandmark68Net']);
+      if (nets[2]!.kind === 'graph') expect(m.pipeline.output).toBeTruthy();
+      expect(readVerifiedCentre(m)?.length ?? m.embeddingSize).toBe(m.embeddingSize);
       expect(fs.existsSync(calibrationFile(m.id))).toBe(true);
     }
   });
@@ -18,7 +29,16 @@ describe('model manifests', () => {
   it('refuses to load a weight file whose SHA-256 differs from the manifest, naming the file', () => {
     const m = structuredClone(readManifest());
     m.models[2]!.files[1]!.sha256 = '0'.repeat(64);
-    expect(() => readVerifiedWeights(m)).toThrow(/face_recognition_model\.bin fails its SHA-256 check/);
+    expect(() => readVerifiedWeights(m)).toThrow(new RegExp(`${m.models[2]!.files[1]!.path.replace(/[.]/g, '\\.')} fails its SHA-256 check`));
+  });
+
+  it('checks the centre file too, and the centre is part of the weights digest stored with every template', () => {
+    const m = [...listManifests().values()].find((x) => x.pipeline.centre)!;
+    expect(m).toBeDefined();
+    const tampered = structuredClone(m);
+    tampered.pipeline.centre!.sha256 = '0'.repeat(64);
+    expect(() => readVerifiedCentre(tampered)).toThrow(/centre\.json fails its SHA-256 check/);
+    expect(weightsSha256(tampered)).not.toBe(weightsSha256(m));
   });
 
   it('names the available models when FACE_MODEL asks for one that is not there', () => {

@@ -1,8 +1,8 @@
 import type { AnalyzeOptions, Box, FaceQuality, ModelInfo } from '../../domain/face.types';
-import { area, chipTransform } from './align';
+import { area, CHIP_PADDING, chipTransform } from './align';
 import { initFaceRuntime, type BackendKind, type FaceRuntime } from './backend';
 import type { RawImage } from './decode';
-import { modelInfo, readManifest, readVerifiedWeights, type ModelManifest } from './model-manifest';
+import { modelInfo, readManifest, readVerifiedCentre, readVerifiedWeights, type FaceApiNetName, type ModelManifest } from './model-manifest';
 import { assessQuality, measureQuality, rgbToGrey, type Point } from './quality';
 
 /**
@@ -14,8 +14,8 @@ export interface AnalyzerConfig {
   backend: BackendKind;
   /** SSD confidence below which detections are dropped (0-1). */
   minDetectionScore?: number;
-  /** Border for the second detection pass, as a fraction of the longer side (default DETECTION_PAD; 0 disables the pass). */
-  detectionPad?: number;
+  /** Borders for the padded detection passes, as fractions of the longer side (default DETECTION_PADS; [] disables them). */
+  detectionPads?: readonly number[];
   /** Which models/*.manifest.json to run (default DEFAULT_MODEL_ID). */
   modelId?: string;
 }
@@ -42,8 +42,10 @@ export interface StageTimings {
   detectMs: number;
   landmarksMs: number;
   embedMs: number;
-  /** True when the first pass found nothing and the face was found on the padded copy. */
+  /** True when the first pass found nothing and the face was found on a padded copy. */
   padded: boolean;
+  /** Which pass found the faces: 0 = the image itself, n = the n-th padded copy; null when none did. */
+  detectionPass: number | null;
 }
 
 export interface FaceAnalyzer {
@@ -58,35 +60,74 @@ export const CHIP_SIZE = 150;
 /** Reviewer crop size (same geometry as the chip, more pixels). */
 export const CROP_SIZE = 256;
 /**
- * Border added on each side, as a fraction of the longer image side, for the second detection pass. SSD-MobileNetV1 misses
- * faces that fill the frame (LFW-style tight crops): it was trained on scenes, not portraits.
+ * Borders added on each side, as fractions of the longer image side, for the padded detection passes, tried in order only while
+ * nothing has been found. SSD-MobileNetV1 misses faces that fill the frame (LFW-style tight crops): it was trained on scenes,
+ * not portraits. 0.4 recovers 95 % of those on LFW; 0.7 most of the rest (docs/ACCURACY.md, "Failure to acquire"). A face
+ * found by an earlier pass is never affected by a later one, so adding a pass changes only former failures.
  */
-export const DETECTION_PAD = 0.4;
+export const DETECTION_PADS = [0.4, 0.7] as const;
 
 export async function createFaceAnalyzer(cfg: AnalyzerConfig): Promise<FaceAnalyzer> {
   const rt = await initFaceRuntime(cfg.backend);
   const manifest = readManifest(cfg.modelId);
+  let graphEmbedder: GraphModel | undefined;
   for (const net of readVerifiedWeights(manifest)) {
     const total = net.shards.reduce((s, b) => s + b.byteLength, 0);
     const joined = new Uint8Array(total);
     let off = 0;
     for (const b of net.shards) joined.set(b, (off += b.byteLength) - b.byteLength);
     const specs = net.weightsManifest.flatMap((g) => g.weights) as Parameters<FaceRuntime['tf']['io']['decodeWeights']>[1];
+    if (net.kind === 'graph') {
+      if (net.role !== 'embedder') throw new Error(`model manifest ${manifest.id}: graph model ${net.name} can only be the embedder`);
+      const artifacts = { ...net.modelJson!, weightSpecs: specs, weightData: joined.buffer } as Parameters<FaceRuntime['tf']['io']['fromMemory']>[0];
+      graphEmbedder = await rt.tf.loadGraphModel(rt.tf.io.fromMemory(artifacts));
+      continue;
+    }
     const weightMap = rt.tf.io.decodeWeights(joined.buffer, specs);
-    rt.faceapi.nets[net.name].loadFromWeightMap(weightMap as never);
+    rt.faceapi.nets[net.name as FaceApiNetName].loadFromWeightMap(weightMap as never);
   }
   // The pipeline comes from the manifest only: it is part of what the model id stored with every template names.
-  const analyzer = buildAnalyzer(rt, modelInfo(manifest, rt.backend), cfg, manifest.pipeline);
+  const analyzer = buildAnalyzer(rt, modelInfo(manifest, rt.backend), cfg, manifest, graphEmbedder, readVerifiedCentre(manifest));
   const t0 = performance.now();
   await analyzer.warmUp();
   return { ...analyzer, warmUpMs: performance.now() - t0 };
 }
 
-function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig, pipeline: ModelManifest['pipeline']) {
+type GraphModel = Awaited<ReturnType<FaceRuntime['tf']['loadGraphModel']>>;
+
+/** Per-channel means (BGR order) of the Keras/Caffe `preprocess_input` convention. */
+const VGG_MEAN_BGR = [103.939, 116.779, 123.68];
+
+/**
+ * A template from the embedder's raw descriptors of a chip (one, or two with flip TTA): their mean, minus the model's centre
+ * when it has one, L2-normalised. The evaluation harness applies this same function to the raw descriptors it caches.
+ */
+export function finishDescriptor(raws: ArrayLike<number>[], centre: ArrayLike<number> | null): number[] {
+  const n = raws[0]!.length;
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (const r of raws) s += r[i]!;
+    out[i] = s / raws.length - (centre ? centre[i]! : 0);
+  }
+  const norm = Math.hypot(...out) || 1;
+  return out.map((x) => x / norm);
+}
+
+function buildAnalyzer(
+  rt: FaceRuntime,
+  model: ModelInfo,
+  cfg: AnalyzerConfig,
+  manifest: ModelManifest,
+  graphEmbedder: GraphModel | undefined,
+  centre: Float32Array | null,
+) {
   const { tf, faceapi } = rt;
+  const pipeline = manifest.pipeline;
+  const embedSize = pipeline.chipSize ?? CHIP_SIZE;
   const minConfidence = cfg.minDetectionScore ?? 0.5;
   const rotate = pipeline.alignRotation;
-  const pad = cfg.detectionPad ?? DETECTION_PAD;
+  const pads = cfg.detectionPads ?? DETECTION_PADS;
   const ssdOptions = new faceapi.SsdMobilenetv1Options({ minConfidence, maxResults: 100 });
   type Tensor3D = ReturnType<typeof tf.tensor3d>;
 
@@ -108,50 +149,56 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig, p
   }
 
   /** An eye-levelled `size`x`size` chip (float32 0-255, 3 channels). Pixels outside the image are black, like face-api's padding. */
-  function chip(input: Tensor3D, landmarks: Point[], size: number, levelEyes = rotate): Tensor3D {
+  function chip(input: Tensor3D, landmarks: Point[], size: number, levelEyes = rotate, padding = pipeline.chipPadding): Tensor3D {
     return tf.tidy(() => {
       const batch = tf.expandDims(tf.cast(input, 'float32'), 0) as ReturnType<typeof tf.tensor4d>;
-      const m = tf.tensor2d([chipTransform(landmarks, size, levelEyes, pipeline.chipPadding)], [1, 8]);
+      const m = tf.tensor2d([chipTransform(landmarks, size, levelEyes, padding)], [1, 8]);
       return tf.squeeze(tf.image.transform(batch, m, 'bilinear', 'constant', 0, [size, size]), [0]) as Tensor3D;
     });
   }
 
-  const unit = (v: ArrayLike<number>): number[] => {
-    const a = Array.from(v);
-    const n = Math.hypot(...a) || 1;
-    return a.map((x) => x / n);
-  };
+  /** The embedder's raw descriptor of one chip (float32 RGB 0-255, embedSize x embedSize). */
+  async function describe(t: Tensor3D): Promise<Float32Array> {
+    if (!graphEmbedder) return (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(t as never)) as Float32Array;
+    const out = tf.tidy(() => {
+      let x = tf.expandDims(t, 0);
+      if (pipeline.input === 'bgr-minus-vgg-mean') x = tf.sub(tf.reverse(x, 3), tf.tensor1d(VGG_MEAN_BGR));
+      return graphEmbedder.execute(x, pipeline.output) as ReturnType<typeof tf.tensor2d>;
+    });
+    try {
+      return (await out.data()) as Float32Array;
+    } finally {
+      out.dispose();
+    }
+  }
 
-  const describe = async (t: Tensor3D) => (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(t as never)) as Float32Array;
-
-  /** The net's raw descriptors of a chip and, with `flip`, of its mirror image (flip TTA sums the two). */
-  async function descriptors(chipTensor: Tensor3D, flip: boolean): Promise<{ plain: Float32Array; mirrored?: Float32Array }> {
+  /** The raw descriptors of a chip and, with `flip`, of its mirror image. */
+  async function descriptors(chipTensor: Tensor3D, flip: boolean): Promise<Float32Array[]> {
     const plain = await describe(chipTensor);
-    if (!flip) return { plain };
+    if (!flip) return [plain];
     const m = tf.reverse(chipTensor, 1) as Tensor3D;
     try {
-      return { plain, mirrored: await describe(m) };
+      return [plain, await describe(m)];
     } finally {
       m.dispose();
     }
   }
 
-  const sum = (a: Float32Array, b: Float32Array) => a.map((x, i) => x + b[i]!);
+  const embed = async (chipTensor: Tensor3D) => finishDescriptor(await descriptors(chipTensor, pipeline.flipTta), centre);
 
-  async function embed(chipTensor: Tensor3D): Promise<number[]> {
-    const { plain, mirrored } = await descriptors(chipTensor, pipeline.flipTta);
-    return unit(mirrored ? sum(plain, mirrored) : plain);
-  }
-
-  /** Embeddings of both chip geometries with and without flip TTA, for the evaluation harness. */
+  /**
+   * Raw (mean, not centred, not normalised) descriptors of both chip geometries with and without flip TTA, for the evaluation
+   * harness: it finishes them with finishDescriptor and can fit a centre on them.
+   */
   async function variantsFor(input: Tensor3D, landmarks: Point[]): Promise<EmbeddingVariants> {
     const out: Partial<EmbeddingVariants> = {};
+    const mean = (a: Float32Array, b: Float32Array) => Array.from(a, (x, i) => (x + b[i]!) / 2);
     for (const [name, levelEyes] of [['aligned', true], ['axis', false]] as const) {
-      const c = chip(input, landmarks, CHIP_SIZE, levelEyes);
+      const c = chip(input, landmarks, embedSize, levelEyes);
       try {
-        const { plain, mirrored } = await descriptors(c, true);
-        out[name] = unit(plain);
-        out[`${name}+flip`] = unit(sum(plain, mirrored!));
+        const [plain, mirrored] = await descriptors(c, true);
+        out[name] = Array.from(plain!);
+        out[`${name}+flip`] = mean(plain!, mirrored!);
       } finally {
         c.dispose();
       }
@@ -162,7 +209,7 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig, p
   const rgbBytes = async (t: Tensor3D) => Uint8Array.from(await t.data(), (v) => Math.max(0, Math.min(255, Math.round(v))));
 
   async function analyze(img: RawImage, options: AnalyzeOptions = {}): Promise<{ faces: FaceAnalysis[]; timings: StageTimings }> {
-    const timings: StageTimings = { detectMs: 0, landmarksMs: 0, embedMs: 0, padded: false };
+    const timings: StageTimings = { detectMs: 0, landmarksMs: 0, embedMs: 0, padded: false, detectionPass: null };
     const original = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
     let padded: Tensor3D | undefined;
     try {
@@ -170,14 +217,17 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig, p
       let input = original;
       let offset = 0;
       let dets = await detect(original);
-      if (dets.length === 0 && pad > 0) {
-        // Second pass on a copy with a mid-grey border: lets SSD see a frame-filling face as a face in a scene.
-        offset = Math.round(Math.max(img.width, img.height) * pad);
+      if (dets.length > 0) timings.detectionPass = 0;
+      for (let i = 0; dets.length === 0 && i < pads.length; i++) {
+        // A copy with a mid-grey border: lets SSD see a frame-filling face as a face in a scene.
+        padded?.dispose();
+        offset = Math.round(Math.max(img.width, img.height) * pads[i]!);
         padded = tf.pad(original, [[offset, offset], [offset, offset], [0, 0]], 128) as Tensor3D;
         input = padded;
         dets = await detect(padded);
-        timings.padded = dets.length > 0;
+        if (dets.length > 0) timings.detectionPass = i + 1;
       }
+      timings.padded = (timings.detectionPass ?? 0) > 0;
       timings.detectMs = performance.now() - t;
       // Boxes back in original pixel space, clipped to the image.
       const toOriginal = (b: Box): Box => {
@@ -200,14 +250,18 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig, p
         const lmInput = await landmarksFor(input, d.inputBox);
         timings.landmarksMs += performance.now() - t;
         t = performance.now();
-        const c = chip(input, lmInput, CHIP_SIZE);
+        const c = chip(input, lmInput, embedSize);
+        // Quality is measured on one chip geometry for every model (eye-levelled, CHIP_PADDING, 150 px): its thresholds were set there.
+        const sameChip = embedSize === CHIP_SIZE && rotate && pipeline.chipPadding === CHIP_PADDING;
+        const q = sameChip ? c : chip(input, lmInput, CHIP_SIZE, true, CHIP_PADDING);
         let embedding: number[];
         let chipRgb: Uint8Array;
         try {
           embedding = await embed(c);
-          chipRgb = await rgbBytes(c);
+          chipRgb = await rgbBytes(q);
         } finally {
           c.dispose();
+          if (q !== c) q.dispose();
         }
         timings.embedMs += performance.now() - t;
         const landmarks = lmInput.map((p) => ({ x: p.x - offset, y: p.y - offset }));
@@ -241,11 +295,13 @@ function buildAnalyzer(rt: FaceRuntime, model: ModelInfo, cfg: AnalyzerConfig, p
     for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 251;
     await analyze({ data, width: w, height: h });
     const blank = tf.zeros([CHIP_SIZE, CHIP_SIZE, 3], 'float32') as Tensor3D;
+    const blankChip = tf.zeros([embedSize, embedSize, 3], 'float32') as Tensor3D;
     try {
       await faceapi.nets.faceLandmark68Net.detectLandmarks(blank as never);
-      await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(blank as never);
+      await describe(blankChip);
     } finally {
       blank.dispose();
+      blankChip.dispose();
     }
   }
 

