@@ -69,7 +69,7 @@ export interface ModelManifest {
 /** `<project>/models`: one `<name>.manifest.json` per model id the service can run, and `calibration/` tables. */
 export const MODELS_DIR = path.join(PROJECT_ROOT, 'models');
 /** The model the service runs unless FACE_MODEL names another (the best measured: docs/ACCURACY.md). */
-export const DEFAULT_MODEL_ID = 'faceapi-ssd-r34-128-flip@1.7.15';
+export const DEFAULT_MODEL_ID = 'ssd-faceres-1024-flip@hm3.0.4';
 
 export const sha256Hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
