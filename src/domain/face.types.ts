@@ -26,7 +26,7 @@ export interface DetectedFace {
   embedding: number[];
   /** JPEG of the aligned face crop (what a reviewer compares), present when asked for. */
   cropJpeg?: Buffer;
-  /** Embeddings of the alternative pipelines, keyed by name, present when asked for (evaluation). */
+  /** Raw descriptors (not centred or normalised) of every chip geometry × flip, keyed by name, when asked for (evaluation). */
   variants?: Record<string, number[]>;
 }
 

@@ -6,7 +6,8 @@ import { modelInfo, readManifest, readVerifiedCentre, readVerifiedWeights, type 
 import { assessQuality, measureQuality, rgbToGrey, type Point } from './quality';
 
 /**
- * The in-process face analyzer: SSD-MobileNetV1 detection → 68 landmarks → eye-levelled 150x150 chip → 128-d descriptor.
+ * The in-process face analyzer: SSD-MobileNetV1 detection → 68 landmarks → chip (geometry and size from the model manifest) →
+ * descriptor (face-api's 128-d net, or a graph-model embedder such as FaceRes, 1024-d) → template (finishDescriptor).
  * One per thread: tfjs and face-api's nets are per-isolate state, so the worker pool runs one of these in each worker.
  * Every tensor created here is disposed before `analyze` returns (tests assert `numTensors()` stays flat).
  */
@@ -25,7 +26,7 @@ export interface FaceAnalysis {
   box: Box;
   detectionScore: number;
   quality: FaceQuality;
-  /** L2-normalised, 128 values. */
+  /** L2-normalised template, the manifest's embeddingSize values. */
   embedding: number[];
   /** 68 landmarks in input pixel space. */
   landmarks: Point[];
