@@ -21,7 +21,7 @@ import type { DetectedFace } from '../src/domain/face.types';
 import { calibrationFile, createCalibrationStore } from '../src/infra/calibration.store';
 import { DETECTION_PADS, finishDescriptor } from '../src/infra/face/analyzer';
 import { createFaceEngine } from '../src/infra/face/face-engine';
-import { MODELS_DIR, readManifest, readVerifiedCentre, sha256Hex, weightsSha256, type ModelManifest } from '../src/infra/face/model-manifest';
+import { manifestFileOf, MODELS_DIR, readManifest, readVerifiedCentre, sha256Hex, weightsSha256, type ModelManifest } from '../src/infra/face/model-manifest';
 import {
   accuracyAt,
   bestThreshold,
@@ -164,7 +164,7 @@ async function embedAll(root: string, rels: string[]): Promise<Map<string, Image
       const t = a.timings;
       r = {
         fta: !face,
-        padded: Boolean(t.padded),
+        padded: (t.detectionPass ?? 0) > 0,
         detectionPass: t.detectionPass ?? null,
         detectionPads: DETECTION_PADS.join(','),
         quality: face ? round(face.quality.score, 4) : null,
@@ -219,11 +219,11 @@ function fitCentre(res: Map<string, ImageResult>, setName: string): Float32Array
   const fileName = `${manifest.id.replace(/[@/]/g, '_')}.centre.json`;
   const body = `${JSON.stringify({ model: manifest.id, source: `mean raw ${serviceVariant} descriptor of the ${raws.length} embedded images of ${setName}`, values: Array.from(mean, (x) => Number(x.toPrecision(7))) })}\n`;
   fs.writeFileSync(path.join(MODELS_DIR, fileName), body);
-  const manifestFile = fs.readdirSync(MODELS_DIR).find((f) => f.endsWith('.manifest.json') && (JSON.parse(fs.readFileSync(path.join(MODELS_DIR, f), 'utf8')) as ModelManifest).id === manifest.id)!;
-  const m = JSON.parse(fs.readFileSync(path.join(MODELS_DIR, manifestFile), 'utf8')) as ModelManifest;
+  const manifestFile = manifestFileOf(manifest.id);
+  const m = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as ModelManifest;
   m.pipeline.centre = { path: fileName, sha256: sha256Hex(body) };
-  fs.writeFileSync(path.join(MODELS_DIR, manifestFile), `${JSON.stringify(m, null, 2)}\n`);
-  process.stderr.write(`eval: wrote models/${fileName} (${raws.length} images) and its SHA-256 into models/${manifestFile}\n`);
+  fs.writeFileSync(manifestFile, `${JSON.stringify(m, null, 2)}\n`);
+  process.stderr.write(`eval: wrote models/${fileName} (${raws.length} images) and its SHA-256 into ${path.relative(process.cwd(), manifestFile)}\n`);
   manifest.pipeline.centre = m.pipeline.centre;
   return readVerifiedCentre(manifest)!;
 }

@@ -43,8 +43,6 @@ export interface StageTimings {
   detectMs: number;
   landmarksMs: number;
   embedMs: number;
-  /** True when the first pass found nothing and the face was found on a padded copy. */
-  padded: boolean;
   /** Which pass found the faces: 0 = the image itself, n = the n-th padded copy; null when none did. */
   detectionPass: number | null;
 }
@@ -131,6 +129,7 @@ function buildAnalyzer(
   const pads = cfg.detectionPads ?? DETECTION_PADS;
   const ssdOptions = new faceapi.SsdMobilenetv1Options({ minConfidence, maxResults: 100 });
   type Tensor3D = ReturnType<typeof tf.tensor3d>;
+  type Tensor4D = ReturnType<typeof tf.tensor4d>;
 
   /** Detections in `input` pixel space, after NMS and the confidence cut. */
   async function detect(input: Tensor3D) {
@@ -149,10 +148,12 @@ function buildAnalyzer(
     }
   }
 
-  /** An eye-levelled `size`x`size` chip (float32 0-255, 3 channels). Pixels outside the image are black, like face-api's padding. */
-  function chip(input: Tensor3D, landmarks: Point[], size: number, levelEyes = rotate, padding = pipeline.chipPadding): Tensor3D {
+  /**
+   * An eye-levelled `size`x`size` chip (float32 0-255, 3 channels) from the image as a float32 batch of one (cast once per image,
+   * shared by every chip of every face). Pixels outside the image are black, like face-api's padding.
+   */
+  function chip(batch: Tensor4D, landmarks: Point[], size: number, levelEyes = rotate, padding = pipeline.chipPadding): Tensor3D {
     return tf.tidy(() => {
-      const batch = tf.expandDims(tf.cast(input, 'float32'), 0) as ReturnType<typeof tf.tensor4d>;
       const m = tf.tensor2d([chipTransform(landmarks, size, levelEyes, padding)], [1, 8]);
       return tf.squeeze(tf.image.transform(batch, m, 'bilinear', 'constant', 0, [size, size]), [0]) as Tensor3D;
     });
@@ -191,11 +192,11 @@ function buildAnalyzer(
    * Raw (mean, not centred, not normalised) descriptors of both chip geometries with and without flip TTA, for the evaluation
    * harness: it finishes them with finishDescriptor and can fit a centre on them.
    */
-  async function variantsFor(input: Tensor3D, landmarks: Point[]): Promise<EmbeddingVariants> {
+  async function variantsFor(batch: Tensor4D, landmarks: Point[]): Promise<EmbeddingVariants> {
     const out: Partial<EmbeddingVariants> = {};
     const mean = (a: Float32Array, b: Float32Array) => Array.from(a, (x, i) => (x + b[i]!) / 2);
     for (const [name, levelEyes] of [['aligned', true], ['axis', false]] as const) {
-      const c = chip(input, landmarks, embedSize, levelEyes);
+      const c = chip(batch, landmarks, embedSize, levelEyes);
       try {
         const [plain, mirrored] = await descriptors(c, true);
         out[name] = Array.from(plain!);
@@ -210,9 +211,10 @@ function buildAnalyzer(
   const rgbBytes = async (t: Tensor3D) => Uint8Array.from(await t.data(), (v) => Math.max(0, Math.min(255, Math.round(v))));
 
   async function analyze(img: RawImage, options: AnalyzeOptions = {}): Promise<{ faces: FaceAnalysis[]; timings: StageTimings }> {
-    const timings: StageTimings = { detectMs: 0, landmarksMs: 0, embedMs: 0, padded: false, detectionPass: null };
+    const timings: StageTimings = { detectMs: 0, landmarksMs: 0, embedMs: 0, detectionPass: null };
     const original = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
     let padded: Tensor3D | undefined;
+    let batch: Tensor4D | undefined;
     try {
       let t = performance.now();
       let input = original;
@@ -228,7 +230,6 @@ function buildAnalyzer(
         dets = await detect(padded);
         if (dets.length > 0) timings.detectionPass = i + 1;
       }
-      timings.padded = (timings.detectionPass ?? 0) > 0;
       timings.detectMs = performance.now() - t;
       // Boxes back in original pixel space, clipped to the image.
       const toOriginal = (b: Box): Box => {
@@ -246,15 +247,16 @@ function buildAnalyzer(
       }
 
       const faces: FaceAnalysis[] = [];
+      if (found.length > 0) batch = tf.tidy(() => tf.expandDims(tf.cast(input, 'float32'), 0) as Tensor4D);
       for (const d of found) {
         t = performance.now();
         const lmInput = await landmarksFor(input, d.inputBox);
         timings.landmarksMs += performance.now() - t;
         t = performance.now();
-        const c = chip(input, lmInput, embedSize);
+        const c = chip(batch!, lmInput, embedSize);
         // Quality is measured on one chip geometry for every model (eye-levelled, CHIP_PADDING, 150 px): its thresholds were set there.
         const sameChip = embedSize === CHIP_SIZE && rotate && pipeline.chipPadding === CHIP_PADDING;
-        const q = sameChip ? c : chip(input, lmInput, CHIP_SIZE, true, CHIP_PADDING);
+        const q = sameChip ? c : chip(batch!, lmInput, CHIP_SIZE, true, CHIP_PADDING);
         let embedding: number[];
         let chipRgb: Uint8Array;
         try {
@@ -270,9 +272,9 @@ function buildAnalyzer(
           measureQuality({ landmarks, detectionScore: d.score, chipGrey: rgbToGrey(chipRgb, CHIP_SIZE * CHIP_SIZE), chipSize: CHIP_SIZE }),
         );
         const face: FaceAnalysis = { box: d.box, detectionScore: d.score, quality, embedding, landmarks };
-        if (options.variants) face.variants = await variantsFor(input, lmInput);
+        if (options.variants) face.variants = await variantsFor(batch!, lmInput);
         if (options.withCrops) {
-          const big = chip(input, lmInput, CROP_SIZE);
+          const big = chip(batch!, lmInput, CROP_SIZE);
           try {
             face.crop = { data: await rgbBytes(big), width: CROP_SIZE, height: CROP_SIZE };
           } finally {
@@ -285,6 +287,7 @@ function buildAnalyzer(
     } finally {
       original.dispose();
       padded?.dispose();
+      batch?.dispose();
     }
   }
 

@@ -73,15 +73,28 @@ export const DEFAULT_MODEL_ID = 'ssd-faceres-1024-flip@hm3.0.4';
 
 export const sha256Hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
-/** Every manifest in `dir`, by model id. */
-export function listManifests(dir = MODELS_DIR): Map<string, ModelManifest> {
-  const out = new Map<string, ModelManifest>();
+/** Every manifest in `dir` with the path of its file, by model id. */
+function readManifestFiles(dir: string): Map<string, { file: string; manifest: ModelManifest }> {
+  const out = new Map<string, { file: string; manifest: ModelManifest }>();
   for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.manifest.json')).sort()) {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as ModelManifest;
+    const file = path.join(dir, f);
+    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelManifest;
     if (out.has(m.id)) throw new Error(`models/${f}: model id ${m.id} is declared twice`);
-    out.set(m.id, m);
+    out.set(m.id, { file, manifest: m });
   }
   return out;
+}
+
+/** Every manifest in `dir`, by model id. */
+export function listManifests(dir = MODELS_DIR): Map<string, ModelManifest> {
+  return new Map([...readManifestFiles(dir)].map(([id, e]) => [id, e.manifest]));
+}
+
+/** The path of the manifest file declaring `modelId` (the evaluation harness records a fitted centre in it). */
+export function manifestFileOf(modelId: string, dir = MODELS_DIR): string {
+  const e = readManifestFiles(dir).get(modelId);
+  if (!e) throw new Error(`no model manifest for ${modelId} in ${dir}`);
+  return e.file;
 }
 
 /** The manifest of one model id; throws naming the ids there are. */
@@ -129,12 +142,11 @@ function readChecked(full: string, sha256: string): Buffer {
 
 /**
  * Reads every file named by the manifest, checks its SHA-256 and returns the verified bytes (so what is loaded is what was
- * checked). Throws naming the file on a missing file or a mismatch. `dirs` overrides package folders (tests).
+ * checked). Throws naming the file on a missing file or a mismatch.
  */
-export function readVerifiedWeights(m: ModelManifest, dirs: Partial<Record<NetSource, string>> = {}): VerifiedNet[] {
+export function readVerifiedWeights(m: ModelManifest): VerifiedNet[] {
   return m.models.map((net) => {
-    const source = net.source ?? 'face-api';
-    const base = dirs[source] ?? PACKAGE_DIRS[source]();
+    const base = PACKAGE_DIRS[net.source ?? 'face-api']();
     const byPath = new Map(net.files.map((f) => [f.path, readChecked(path.join(base, f.path), f.sha256)] as const));
     const jsonFile = net.files.find((f) => f.path.endsWith('.json'));
     if (!jsonFile) throw new Error(`model manifest: ${net.name} lists no weights manifest or model.json`);
