@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import request from 'supertest';
-import { createFaceEngine, type FaceEngineWithStats } from '../../src/infra/face/face-engine';
+import { createFaceEngine } from '../../src/infra/face/face-engine';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
 import { sample } from '../helpers/fixtures';
@@ -40,19 +40,18 @@ async function peakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak: nu
 }
 
 describe('engine limits: hostile canvases through the API', () => {
-  let engine: FaceEngineWithStats;
   let t: TestDb;
   let svc: Awaited<ReturnType<typeof startService>>;
   let searcher: string;
   beforeAll(async () => {
-    engine = await createFaceEngine({ backend: 'wasm', workers: 1, queueLimit: 4, ...limits });
     t = await backends()[0]!.open();
-    svc = await startService(t.db, { engine });
+    // The service's own engine (worker pool, metrics observers), as `npm start` composes it.
+    svc = await startService(t.db, { env: { FACE_WORKERS: '1', MAX_IMAGE_PIXELS: String(limits.maxPixels) } });
     await svc.startEngine();
     searcher = (await svc.key(['searcher'], 'bank-a')).auth;
   });
   afterAll(async () => {
-    await engine?.close();
+    await svc?.close();
     await t?.drop();
   });
 
@@ -74,6 +73,15 @@ describe('engine limits: hostile canvases through the API', () => {
     const after = await search(sample(3));
     expect(after.status).toBe(200);
     expect(after.body.faces.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('observes every inference stage in /metrics', async () => {
+    expect((await search(sample(4))).status).toBe(200);
+    const text = (await request(svc.app).get('/metrics')).text;
+    for (const stage of ['decode', 'detect', 'landmarks', 'align', 'embed']) {
+      const m = text.match(new RegExp(`facematch_inference_seconds_count\\{stage="${stage}"\\} (\\d+)`));
+      expect({ stage, observed: Number(m?.[1] ?? 0) > 0 }).toEqual({ stage, observed: true });
+    }
   });
 
   it('refuses a canvas whose header declares more than MAX_IMAGE_PIXELS before decoding it', async () => {
