@@ -12,7 +12,7 @@ import { openDb } from './infra/db/open';
 async function main() {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'facematch' } });
-  const db = await openDb({ url: config.db.url, poolSize: config.db.poolSize, dataDir: config.dataDir });
+  const db = await openDb({ url: config.db.url, poolSize: config.db.poolSize, dataDir: config.dataDir, logger });
   logger.info({ database: db.kind }, 'database connected');
 
   const system = await compose({ config, db, logger });

@@ -114,3 +114,12 @@ export class NotReadyError extends AppError {
     super('NOT_READY', 503, message, undefined, { 'Retry-After': '5' });
   }
 }
+
+/** The database cannot be reached or dropped the connection mid-request: nothing of this request was committed. */
+export class DatabaseUnavailableError extends AppError {
+  constructor(retryAfterSeconds = 2) {
+    super('UNAVAILABLE', 503, 'The database cannot be reached; nothing was written. Retry later.', undefined, {
+      'Retry-After': String(retryAfterSeconds),
+    });
+  }
+}

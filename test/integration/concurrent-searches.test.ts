@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import request from 'supertest';
-import type { AnalyzedImage, FaceEngine } from '../../src/domain/face.types';
-import { DEFAULT_MODEL_ID, listManifests } from '../../src/infra/face/model-manifest';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
+import { fixedFaceEngine } from '../helpers/fake-engine';
 import { serviceEnv } from './oversight.fixtures';
 
 /**
@@ -12,24 +10,6 @@ import { serviceEnv } from './oversight.fixtures';
  * returns one fixed face per image (real inference would queue 200 requests behind two workers and answer 503 OVERLOADED,
  * which bad-input.test.ts covers); everything after the engine — kNN, storage, audit — is the real service.
  */
-function fixedFaceEngine(): FaceEngine {
-  const m = listManifests().get(DEFAULT_MODEL_ID)!;
-  const embedding = Array.from({ length: 128 }, (_, i) => (i === 0 ? 1 : 0));
-  return {
-    model: { id: m.id, detector: m.detector, embedder: m.embedder, version: m.version, weightsSha256: '0'.repeat(64), dimensions: 128, backend: 'none' },
-    async analyze(image: Buffer): Promise<AnalyzedImage> {
-      return {
-        sha256: createHash('sha256').update(image).digest('hex'),
-        width: 100,
-        height: 100,
-        faces: [{ box: { x: 10, y: 10, width: 50, height: 50 }, detectionScore: 0.99, quality: { score: 0.9, issues: [], metrics: {} }, embedding }],
-      };
-    },
-    queueDepth: () => 0,
-    close: async () => undefined,
-  };
-}
-
 describe.each(backends())('200 concurrent searches on $name', (backend) => {
   let t: TestDb;
   afterAll(() => t?.drop());
