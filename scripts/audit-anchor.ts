@@ -6,7 +6,7 @@
  *
  *   npm run audit:anchor
  *
- * Connects like the service (DATABASE_URL, or the embedded database under DATA_DIR, which must not be open in a running service).
+ * Connects like the service (DATABASE_URL, or the embedded database under DATA_DIR: refused, naming the pid, while a service holds it).
  * Exits 1 without anchoring when the chain does not verify.
  */
 import { loadConfig } from '../src/config';

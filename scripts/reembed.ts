@@ -7,7 +7,7 @@
  * detection, alignment and embedding run again on the photo, the face overlapping the enrolled box is kept, and the new
  * template is stored (with its own encrypted copies) and audited as `face.reembedded`. Old templates stay, so the service can
  * still be rolled back; searches compare only templates of the model they run. Safe to re-run: it resumes where it stopped.
- * Connects like the service (DATABASE_URL, or the embedded database under DATA_DIR, which must not be open in a running service).
+ * Connects like the service (DATABASE_URL, or the embedded database under DATA_DIR: refused, naming the pid, while a service holds it).
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';

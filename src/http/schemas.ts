@@ -204,6 +204,12 @@ export const chainVerification = z.object({
   headSeq: z.number().int(),
   firstBadSeq: z.number().int().optional(),
   reason: z.string().optional(),
+  anchors: z
+    .object({
+      checked: z.number().int(),
+      mismatched: z.array(z.object({ seq: z.number().int(), anchoredHash: z.string(), chainHash: z.string().nullable() })),
+    })
+    .describe('every stored anchor checked against the event at its seq; any mismatch makes ok false'),
   ms: z.number(),
 });
 
