@@ -22,12 +22,19 @@ export interface AppDeps {
   version?: string;
 }
 
+/** JSON request bodies (subjects, keys, reviews) are small; uploads are multipart and limited by MAX_UPLOAD_BYTES. */
+export const JSON_LIMIT_BYTES = 256 * 1024;
+
 /** The Express app. Never listens: main.ts does, and supertest drives it directly. */
 export function buildApp(deps: AppDeps): Express {
   const app = express();
   const openapi = createOpenApi();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use((req, _res, next) => {
+    req.routeTemplate = () => openapi.routeOf(req.method, req.originalUrl.split('?')[0]!);
+    next();
+  });
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.middleware);
   app.use(opsRouter({ checks: deps.readiness, metrics: deps.metrics, openapi, version: deps.version ?? '0.1.0' }));
@@ -35,12 +42,12 @@ export function buildApp(deps: AppDeps): Express {
   const v1 = express.Router();
   v1.use(authenticate(deps.keys));
   v1.use(rateLimit(deps.config.limits.ratePerMinute));
-  v1.use(express.json({ limit: '256kb' }));
+  v1.use(express.json({ limit: JSON_LIMIT_BYTES }));
   v1.use('/keys', keysRouter(deps.keys, openapi));
   deps.mountV1?.(v1, openapi);
   app.use('/v1', v1);
 
   app.use(notFoundHandler);
-  app.use(errorHandler(deps.logger, deps.config.limits.uploadBytes));
+  app.use(errorHandler(deps.logger, { uploadBytes: deps.config.limits.uploadBytes, jsonBytes: JSON_LIMIT_BYTES }));
   return app;
 }

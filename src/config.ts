@@ -45,6 +45,9 @@ const schema = z.object({
 
   RATE_LIMIT_PER_MINUTE: intFrom(600, 1, 1_000_000),
   SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
+  /** A client must send its request headers within this time, and its whole request (body included) within the next. */
+  HTTP_HEADERS_TIMEOUT_MS: intFrom(20_000, 1_000, 600_000),
+  HTTP_REQUEST_TIMEOUT_MS: intFrom(120_000, 1_000, 3_600_000),
 
   FACEMATCH_BOOTSTRAP_ADMIN_KEY: z.string().min(16).optional(),
   /** 32 bytes, base64. Unset with DATABASE_URL → refuse to start; unset in embedded mode → a key file under DATA_DIR. */
@@ -58,7 +61,13 @@ export type Env = z.infer<typeof schema>;
 
 export interface Config {
   readonly env: Env['NODE_ENV'];
-  readonly http: { readonly port: number; readonly host: string; readonly shutdownGraceMs: number };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly shutdownGraceMs: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+  };
   readonly db: { readonly url?: string; readonly poolSize: number };
   readonly dataDir: string;
   readonly logLevel: Env['LOG_LEVEL'];
@@ -106,7 +115,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   return deepFreeze({
     env: e.NODE_ENV,
-    http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      headersTimeoutMs: Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS),
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    },
     db: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,

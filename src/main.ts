@@ -1,7 +1,7 @@
-import http from 'node:http';
 import pino from 'pino';
 import { loadConfig } from './config';
 import { compose } from './compose';
+import { createHttpServer } from './http/server';
 import { migrate } from './infra/db/migrate';
 import { openDb } from './infra/db/open';
 
@@ -16,8 +16,7 @@ async function main() {
   logger.info({ database: db.kind }, 'database connected');
 
   const system = await compose({ config, db, logger });
-  const server = http.createServer(system.app);
-  server.requestTimeout = 120_000;
+  const server = createHttpServer(system.app, { headersMs: config.http.headersTimeoutMs, requestMs: config.http.requestTimeoutMs });
   await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
   logger.info({ port: config.http.port, host: config.http.host }, 'listening');
 

@@ -52,8 +52,8 @@ export class UnsupportedMediaTypeError extends AppError {
 }
 
 export class PayloadTooLargeError extends AppError {
-  constructor(limitBytes: number) {
-    super('PAYLOAD_TOO_LARGE', 413, `The upload exceeds the limit of ${limitBytes} bytes.`, { limitBytes });
+  constructor(limitBytes: number, what = 'The upload') {
+    super('PAYLOAD_TOO_LARGE', 413, `${what} exceeds the limit of ${limitBytes} bytes.`, { limitBytes });
   }
 }
 
