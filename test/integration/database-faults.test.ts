@@ -4,6 +4,7 @@ import request from 'supertest';
 import { createPostgresDb } from '../../src/infra/db/postgres.db';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
+import { auditLockHolder } from '../helpers/pg-locks';
 import { fixedFaceEngine } from '../helpers/fake-engine';
 
 /**
@@ -11,7 +12,6 @@ import { fixedFaceEngine } from '../helpers/fake-engine';
  * reconfigured). Kills are made deterministic by holding the audit append lock from a side connection: every search's
  * transaction then waits inside the database, and pg_terminate_backend kills it mid-transaction.
  */
-const AUDIT_APPEND_LOCK_KEY = 7_406_331_902;
 const postgres = backends().find((b) => b.name === 'postgres');
 const describePg = postgres ? describe : describe.skip;
 
@@ -46,13 +46,6 @@ describePg('database faults on postgres', () => {
     request(app).post('/v1/searches').set('Authorization', auth).attach('image', Buffer.from(`probe ${i}`), 'p.jpg')
       .field('purpose', 'fault test').field('caseRef', `F-${i}`);
 
-  /** Backends of the test database waiting for the audit lock (i.e. inside a search transaction). */
-  async function waitersOnAuditLock(): Promise<number> {
-    const r = await side.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
-        WHERE a.datname = $1 AND l.locktype = 'advisory' AND NOT l.granted`, [dbName]);
-    return r.rows[0].n;
-  }
   const terminateAll = () =>
     side.query('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
 
@@ -61,17 +54,13 @@ describePg('database faults on postgres', () => {
     const responses: request.Response[] = [];
     let n = 0;
     for (let round = 0; round < 5; round++) {
-      const lockHolder = new pg.Client({ connectionString: t.url });
-      lockHolder.on('error', () => undefined);
-      await lockHolder.connect();
+      // Killed mid-transaction: four searches wait on the audit lock, then every other backend of the database is terminated.
+      const lock = await auditLockHolder(t.url!);
       try {
-        // Killed mid-transaction: four searches wait on the audit lock, then every backend of the database is terminated.
-        await lockHolder.query('SELECT pg_advisory_lock($1)', [AUDIT_APPEND_LOCK_KEY]);
         const inFlight = Array.from({ length: 4 }, () => search(svc.app, searcher, n++).then((r) => r));
-        while ((await waitersOnAuditLock()) < 4) await new Promise((r) => setImmediate(r));
-        await side.query(
-          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> $2', [dbName, (lockHolder as unknown as { processID: number }).processID]);
-        await lockHolder.query('SELECT pg_advisory_unlock($1)', [AUDIT_APPEND_LOCK_KEY]);
+        await lock.waiters(4);
+        await side.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> $2', [dbName, lock.pid]);
+        await lock.release();
         const killed = await Promise.all(inFlight);
         responses.push(...killed);
         for (const r of killed) {
@@ -82,13 +71,17 @@ describePg('database faults on postgres', () => {
         const racing = Array.from({ length: 6 }, () => search(svc.app, searcher, n++).then((r) => r));
         await terminateAll();
         responses.push(...(await Promise.all(racing)));
-        // Idle connections that were killed are dropped as they are found; then requests get new connections and succeed.
-        for (let i = 0; i < 20 && (await request(svc.app).get('/readyz')).body.checks?.database !== true; i++);
-        const after = await search(svc.app, searcher, n++);
+        // A pooled connection killed while idle is dropped when it is found dead (that request gets a 503); within as many
+        // requests as the pool has connections, searches succeed again on new connections.
+        let after = await search(svc.app, searcher, n++);
+        for (let i = 0; i < 6 && after.status !== 200; i++) {
+          expect(after.body.error.code).toBe('UNAVAILABLE');
+          after = await search(svc.app, searcher, n++);
+        }
         expect(after.status).toBe(200);
         responses.push(after);
       } finally {
-        await lockHolder.end().catch(() => undefined);
+        await lock.release();
       }
     }
     for (const r of responses) {
