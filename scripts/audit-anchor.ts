@@ -13,14 +13,14 @@ import { loadConfig } from '../src/config';
 import { createAuditService } from '../src/domain/audit.service';
 import { createAnchorRepo } from '../src/infra/db/anchor.repo';
 import { createAuditRepo } from '../src/infra/db/audit.repo';
-import { migrate } from '../src/infra/db/migrate';
+import { prepareSchema } from '../src/infra/db/migrate';
 import { openDb } from '../src/infra/db/open';
 
 async function main() {
   const config = loadConfig();
   const db = await openDb({ url: config.db.url, dataDir: config.dataDir, poolSize: 2 });
   try {
-    await migrate(db);
+    await prepareSchema(db, { migrate: config.db.migrateOnStart });
     const audit = createAuditService({ db, audit: createAuditRepo(), anchors: createAnchorRepo() });
     const a = await audit.anchor({ keyId: '00000000-0000-0000-0000-000000000000', organization: '*', roles: ['auditor'] });
     process.stdout.write(`${JSON.stringify({ seq: a.seq, hash: a.hash, at: a.at })}\n`);

@@ -14,7 +14,7 @@ import pino from 'pino';
 import { compose } from '../src/compose';
 import { loadConfig } from '../src/config';
 import { createFaceRepo } from '../src/infra/db/face.repo';
-import { migrate } from '../src/infra/db/migrate';
+import { prepareSchema } from '../src/infra/db/migrate';
 import { openDb } from '../src/infra/db/open';
 
 const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
@@ -27,7 +27,7 @@ async function main() {
   const db = await openDb({ url: config.db.url, dataDir: config.dataDir, poolSize: 2 });
   const system = await compose({ config, db, logger: pino({ level: 'silent' }) });
   try {
-    await migrate(db);
+    await prepareSchema(db, { migrate: config.db.migrateOnStart });
     const faces = createFaceRepo();
     if (values['dry-run']) {
       const pending = await faces.pendingReembed(db, config.face.model, 1_000_000);

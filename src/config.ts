@@ -17,6 +17,8 @@ const schema = z.object({
   /** Unset → the embedded PGlite database under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_SIZE: intFrom(10, 1, 200),
+  /** false: never change the schema (the role may not); refuse to start while `npm run migrate` has migrations to apply. */
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   DATA_DIR: z.string().default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -68,7 +70,7 @@ export interface Config {
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
   };
-  readonly db: { readonly url?: string; readonly poolSize: number };
+  readonly db: { readonly url?: string; readonly poolSize: number; readonly migrateOnStart: boolean };
   readonly dataDir: string;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly limits: {
@@ -122,7 +124,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       headersTimeoutMs: Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS),
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     },
-    db: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    db: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrateOnStart: e.MIGRATE_ON_START === 'true' },
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE },
