@@ -6,7 +6,8 @@ import { authenticate } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 import type { Metrics } from './http/metrics';
 import { createOpenApi } from './http/openapi';
-import { rateLimit } from './http/rate-limit';
+import { createRateLimiter, keyRateLimit, unauthenticatedLimit } from './http/rate-limit';
+import { securityHeaders } from './http/security-headers';
 import { requestContext } from './http/request-context';
 import { keysRouter } from './http/routes/keys.routes';
 import { opsRouter, type ReadinessCheck } from './http/routes/ops.routes';
@@ -20,6 +21,8 @@ export interface AppDeps {
   /** Mounts the domain routers under /v1 (subjects, searches, verify, audit …); given the OpenAPI registry to describe them. */
   mountV1?: (v1: express.Router, openapi: ReturnType<typeof createOpenApi>) => void;
   version?: string;
+  /** Milliseconds clock for the rate limiters (tests move it instead of sleeping). */
+  clock?: () => number;
 }
 
 /** JSON request bodies (subjects, keys, reviews) are small; uploads are multipart and limited by MAX_UPLOAD_BYTES. */
@@ -35,13 +38,15 @@ export function buildApp(deps: AppDeps): Express {
     req.routeTemplate = () => openapi.routeOf(req.method, req.originalUrl.split('?')[0]!);
     next();
   });
+  app.use(securityHeaders);
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.middleware);
   app.use(opsRouter({ checks: deps.readiness, metrics: deps.metrics, openapi, version: deps.version ?? '0.1.0' }));
 
   const v1 = express.Router();
-  v1.use(authenticate(deps.keys));
-  v1.use(rateLimit(deps.config.limits.ratePerMinute));
+  const clock = deps.clock ?? Date.now;
+  v1.use(authenticate(deps.keys, unauthenticatedLimit(createRateLimiter(deps.config.limits.unauthenticatedPerMinute, clock))));
+  v1.use(keyRateLimit(createRateLimiter(deps.config.limits.ratePerMinute, clock)));
   v1.use(express.json({ limit: JSON_LIMIT_BYTES }));
   v1.use('/keys', keysRouter(deps.keys, openapi));
   deps.mountV1?.(v1, openapi);

@@ -35,6 +35,8 @@ export interface ComposeOptions {
   logger: Logger;
   /** Builds the face engine (loads and warms models). Defaults to the worker-pool engine from infra/face. */
   engineFactory?: () => Promise<FaceEngine>;
+  /** Milliseconds clock for the HTTP rate limiters. */
+  clock?: () => number;
 }
 
 /** Wires repositories, services and the HTTP app with plain factories. Used by main.ts and by the integration tests. */
@@ -84,6 +86,7 @@ export async function compose(opts: ComposeOptions) {
   const app = buildApp({
     config,
     logger,
+    clock: opts.clock,
     metrics,
     keys,
     readiness: [

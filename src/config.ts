@@ -46,6 +46,8 @@ const schema = z.object({
   ENROL_MIN_QUALITY: numFrom(0.5, 0, 1),
 
   RATE_LIMIT_PER_MINUTE: intFrom(600, 1, 1_000_000),
+  /** Requests without a valid API key, per client address (failed authentications); beyond → 429. */
+  RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: intFrom(30, 1, 1_000_000),
   SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
   /** A client must send its request headers within this time, and its whole request (body included) within the next. */
   HTTP_HEADERS_TIMEOUT_MS: intFrom(20_000, 1_000, 600_000),
@@ -77,6 +79,7 @@ export interface Config {
     readonly uploadBytes: number;
     readonly imagePixels: number;
     readonly ratePerMinute: number;
+    readonly unauthenticatedPerMinute: number;
   };
   readonly face: {
     readonly backend: Env['FACE_BACKEND'];
@@ -127,7 +130,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     db: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrateOnStart: e.MIGRATE_ON_START === 'true' },
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
-    limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE },
+    limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE, unauthenticatedPerMinute: e.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE },
     face: {
       backend: e.FACE_BACKEND,
       model: e.FACE_MODEL,

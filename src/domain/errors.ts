@@ -90,10 +90,8 @@ export class LowQualityError extends AppError {
 }
 
 export class RateLimitedError extends AppError {
-  constructor(retryAfterSeconds: number) {
-    super('RATE_LIMITED', 429, 'Too many requests for this API key; retry later.', undefined, {
-      'Retry-After': String(retryAfterSeconds),
-    });
+  constructor(retryAfterSeconds: number, headers: Record<string, string> = {}, message = 'Too many requests for this API key; retry later.') {
+    super('RATE_LIMITED', 429, message, undefined, { ...headers, 'Retry-After': String(retryAfterSeconds) });
   }
 }
 
