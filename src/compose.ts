@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app';
 import type { Config } from './config';
 import { createAuditService } from './domain/audit.service';
+import { dimensionCheckedEngine } from './domain/engine-guard';
 import { createKeyService } from './domain/key.service';
 import { createOversightService } from './domain/oversight.service';
 import { createReportService } from './domain/report';
@@ -137,8 +138,8 @@ export async function compose(opts: ComposeOptions) {
         { model: e.model, screeningSimilarity: cal.thresholdFor(config.matching.screeningTargetFmr), verifySimilarity: cal.thresholdFor(config.matching.verifyTargetFmr) },
         'face engine ready',
       );
-      engine = e;
-      return e;
+      engine = dimensionCheckedEngine(e);
+      return engine;
     },
     async close() {
       await engine?.close();

@@ -40,3 +40,25 @@ describe.each(backends())('200 concurrent searches on $name', (backend) => {
     process.stdout.write(`[timing] ${backend.name}: 200 concurrent searches in ${ms} ms; chain of ${v.events} events verified in ${v.ms} ms\n`);
   });
 });
+
+describe.each(backends())('template length on $name', (backend) => {
+  it('refuses a template whose length is not the model\'s (500, nothing stored)', async () => {
+    const t = await backend.open();
+    try {
+      const right = fixedFaceEngine();
+      const wrong = { ...right, model: right.model, analyze: async (img: Buffer) => {
+        const r = await right.analyze(img);
+        return { ...r, faces: r.faces.map((f) => ({ ...f, embedding: f.embedding.slice(0, 128) })) };
+      } };
+      const svc = await startService(t.db, { engine: wrong, env: serviceEnv() });
+      await svc.startEngine();
+      const searcher = (await svc.key(['searcher'], 'bank-a')).auth;
+      const res = await request(svc.app).post('/v1/searches').set('Authorization', searcher).attach('image', Buffer.from('probe'), 'p.jpg')
+        .field('purpose', 'p').field('caseRef', 'c');
+      expect(res.status).toBe(500);
+      expect((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM search')).rows[0]!.n).toBe(0);
+    } finally {
+      await t.drop();
+    }
+  });
+});
