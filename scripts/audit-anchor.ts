@@ -6,21 +6,21 @@
  *
  *   npm run audit:anchor
  *
- * Connects like the service (DATABASE_URL, or the embedded database under DATA_DIR, which must not be open in a running service).
+ * Connects like the service (DATABASE_URL, or the embedded database under DATA_DIR: refused, naming the pid, while a service holds it).
  * Exits 1 without anchoring when the chain does not verify.
  */
 import { loadConfig } from '../src/config';
 import { createAuditService } from '../src/domain/audit.service';
 import { createAnchorRepo } from '../src/infra/db/anchor.repo';
 import { createAuditRepo } from '../src/infra/db/audit.repo';
-import { migrate } from '../src/infra/db/migrate';
+import { prepareSchema } from '../src/infra/db/migrate';
 import { openDb } from '../src/infra/db/open';
 
 async function main() {
   const config = loadConfig();
   const db = await openDb({ url: config.db.url, dataDir: config.dataDir, poolSize: 2 });
   try {
-    await migrate(db);
+    await prepareSchema(db, { migrate: config.db.migrateOnStart });
     const audit = createAuditService({ db, audit: createAuditRepo(), anchors: createAnchorRepo() });
     const a = await audit.anchor({ keyId: '00000000-0000-0000-0000-000000000000', organization: '*', roles: ['auditor'] });
     process.stdout.write(`${JSON.stringify({ seq: a.seq, hash: a.hash, at: a.at })}\n`);

@@ -14,7 +14,7 @@ import { ROLES, type Principal, type Role } from '../src/domain/api-key';
 import { createKeyService } from '../src/domain/key.service';
 import { createAuditRepo } from '../src/infra/db/audit.repo';
 import { createKeyRepo } from '../src/infra/db/key.repo';
-import { migrate } from '../src/infra/db/migrate';
+import { prepareSchema } from '../src/infra/db/migrate';
 import { openDb } from '../src/infra/db/open';
 
 async function main() {
@@ -27,7 +27,7 @@ async function main() {
   const config = loadConfig();
   const db = await openDb({ url: config.db.url, dataDir: config.dataDir, poolSize: 2 });
   try {
-    await migrate(db);
+    await prepareSchema(db, { migrate: config.db.migrateOnStart });
     const keys = createKeyService({ db, keys: createKeyRepo(), audit: createAuditRepo() });
     const cli: Principal = { keyId: '00000000-0000-0000-0000-000000000000', roles: ['admin'], organization: '*' };
     if (command === 'create') {

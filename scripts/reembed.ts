@@ -7,14 +7,14 @@
  * detection, alignment and embedding run again on the photo, the face overlapping the enrolled box is kept, and the new
  * template is stored (with its own encrypted copies) and audited as `face.reembedded`. Old templates stay, so the service can
  * still be rolled back; searches compare only templates of the model they run. Safe to re-run: it resumes where it stopped.
- * Connects like the service (DATABASE_URL, or the embedded database under DATA_DIR, which must not be open in a running service).
+ * Connects like the service (DATABASE_URL, or the embedded database under DATA_DIR: refused, naming the pid, while a service holds it).
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { compose } from '../src/compose';
 import { loadConfig } from '../src/config';
 import { createFaceRepo } from '../src/infra/db/face.repo';
-import { migrate } from '../src/infra/db/migrate';
+import { prepareSchema } from '../src/infra/db/migrate';
 import { openDb } from '../src/infra/db/open';
 
 const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
@@ -27,7 +27,7 @@ async function main() {
   const db = await openDb({ url: config.db.url, dataDir: config.dataDir, poolSize: 2 });
   const system = await compose({ config, db, logger: pino({ level: 'silent' }) });
   try {
-    await migrate(db);
+    await prepareSchema(db, { migrate: config.db.migrateOnStart });
     const faces = createFaceRepo();
     if (values['dry-run']) {
       const pending = await faces.pendingReembed(db, config.face.model, 1_000_000);

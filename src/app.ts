@@ -6,7 +6,8 @@ import { authenticate } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 import type { Metrics } from './http/metrics';
 import { createOpenApi } from './http/openapi';
-import { rateLimit } from './http/rate-limit';
+import { createRateLimiter, keyRateLimit, unauthenticatedLimit } from './http/rate-limit';
+import { securityHeaders } from './http/security-headers';
 import { requestContext } from './http/request-context';
 import { keysRouter } from './http/routes/keys.routes';
 import { opsRouter, type ReadinessCheck } from './http/routes/ops.routes';
@@ -20,7 +21,12 @@ export interface AppDeps {
   /** Mounts the domain routers under /v1 (subjects, searches, verify, audit …); given the OpenAPI registry to describe them. */
   mountV1?: (v1: express.Router, openapi: ReturnType<typeof createOpenApi>) => void;
   version?: string;
+  /** Milliseconds clock for the rate limiters (tests move it instead of sleeping). */
+  clock?: () => number;
 }
+
+/** JSON request bodies (subjects, keys, reviews) are small; uploads are multipart and limited by MAX_UPLOAD_BYTES. */
+export const JSON_LIMIT_BYTES = 256 * 1024;
 
 /** The Express app. Never listens: main.ts does, and supertest drives it directly. */
 export function buildApp(deps: AppDeps): Express {
@@ -28,19 +34,25 @@ export function buildApp(deps: AppDeps): Express {
   const openapi = createOpenApi();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use((req, _res, next) => {
+    req.routeTemplate = () => openapi.routeOf(req.method, req.originalUrl.split('?')[0]!);
+    next();
+  });
+  app.use(securityHeaders);
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.middleware);
   app.use(opsRouter({ checks: deps.readiness, metrics: deps.metrics, openapi, version: deps.version ?? '0.1.0' }));
 
   const v1 = express.Router();
-  v1.use(authenticate(deps.keys));
-  v1.use(rateLimit(deps.config.limits.ratePerMinute));
-  v1.use(express.json({ limit: '256kb' }));
+  const clock = deps.clock ?? Date.now;
+  v1.use(authenticate(deps.keys, unauthenticatedLimit(createRateLimiter(deps.config.limits.unauthenticatedPerMinute, clock))));
+  v1.use(keyRateLimit(createRateLimiter(deps.config.limits.ratePerMinute, clock)));
+  v1.use(express.json({ limit: JSON_LIMIT_BYTES }));
   v1.use('/keys', keysRouter(deps.keys, openapi));
   deps.mountV1?.(v1, openapi);
   app.use('/v1', v1);
 
   app.use(notFoundHandler);
-  app.use(errorHandler(deps.logger, deps.config.limits.uploadBytes));
+  app.use(errorHandler(deps.logger, { uploadBytes: deps.config.limits.uploadBytes, jsonBytes: JSON_LIMIT_BYTES }));
   return app;
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app';
 import type { Config } from './config';
 import { createAuditService } from './domain/audit.service';
+import { dimensionCheckedEngine } from './domain/engine-guard';
 import { createKeyService } from './domain/key.service';
 import { createOversightService } from './domain/oversight.service';
 import { createReportService } from './domain/report';
@@ -35,6 +36,8 @@ export interface ComposeOptions {
   logger: Logger;
   /** Builds the face engine (loads and warms models). Defaults to the worker-pool engine from infra/face. */
   engineFactory?: () => Promise<FaceEngine>;
+  /** Milliseconds clock for the HTTP rate limiters. */
+  clock?: () => number;
 }
 
 /** Wires repositories, services and the HTTP app with plain factories. Used by main.ts and by the integration tests. */
@@ -84,6 +87,7 @@ export async function compose(opts: ComposeOptions) {
   const app = buildApp({
     config,
     logger,
+    clock: opts.clock,
     metrics,
     keys,
     readiness: [
@@ -143,8 +147,8 @@ export async function compose(opts: ComposeOptions) {
         { model: e.model, screeningSimilarity: cal.thresholdFor(config.matching.screeningTargetFmr), verifySimilarity: cal.thresholdFor(config.matching.verifyTargetFmr) },
         'face engine ready',
       );
-      engine = e;
-      return e;
+      engine = dimensionCheckedEngine(e);
+      return engine;
     },
     async close() {
       await engine?.close();

@@ -17,6 +17,8 @@ const schema = z.object({
   /** Unset → the embedded PGlite database under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_SIZE: intFrom(10, 1, 200),
+  /** false: never change the schema (the role may not); refuse to start while `npm run migrate` has migrations to apply. */
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   DATA_DIR: z.string().default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -53,7 +55,12 @@ const schema = z.object({
   ENROL_MIN_QUALITY: numFrom(0.5, 0, 1),
 
   RATE_LIMIT_PER_MINUTE: intFrom(600, 1, 1_000_000),
+  /** Requests without a valid API key, per client address (failed authentications); beyond → 429. */
+  RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: intFrom(30, 1, 1_000_000),
   SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
+  /** A client must send its request headers within this time, and its whole request (body included) within the next. */
+  HTTP_HEADERS_TIMEOUT_MS: intFrom(20_000, 1_000, 600_000),
+  HTTP_REQUEST_TIMEOUT_MS: intFrom(120_000, 1_000, 3_600_000),
 
   FACEMATCH_BOOTSTRAP_ADMIN_KEY: z.string().min(16).optional(),
   /** 32 bytes, base64. Unset with DATABASE_URL → refuse to start; unset in embedded mode → a key file under DATA_DIR. */
@@ -67,14 +74,21 @@ export type Env = z.infer<typeof schema>;
 
 export interface Config {
   readonly env: Env['NODE_ENV'];
-  readonly http: { readonly port: number; readonly host: string; readonly shutdownGraceMs: number };
-  readonly db: { readonly url?: string; readonly poolSize: number };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly shutdownGraceMs: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+  };
+  readonly db: { readonly url?: string; readonly poolSize: number; readonly migrateOnStart: boolean };
   readonly dataDir: string;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly limits: {
     readonly uploadBytes: number;
     readonly imagePixels: number;
     readonly ratePerMinute: number;
+    readonly unauthenticatedPerMinute: number;
   };
   readonly face: {
     readonly backend: Env['FACE_BACKEND'];
@@ -119,11 +133,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   return deepFreeze({
     env: e.NODE_ENV,
-    http: { port: e.PORT, host: e.HOST, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
-    db: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      headersTimeoutMs: Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS),
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    },
+    db: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrateOnStart: e.MIGRATE_ON_START === 'true' },
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
-    limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE },
+    limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE, unauthenticatedPerMinute: e.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE },
     face: {
       backend: e.FACE_BACKEND,
       model: e.FACE_MODEL,

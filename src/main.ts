@@ -1,29 +1,26 @@
-import http from 'node:http';
 import pino from 'pino';
 import { loadConfig } from './config';
 import { compose } from './compose';
-import { migrate } from './infra/db/migrate';
+import { createHttpServer } from './http/server';
+import { prepareSchema } from './infra/db/migrate';
 import { openDb } from './infra/db/open';
 
 /**
- * Composition root: config → database (migrations under a lock) → API keys bootstrap → HTTP listening (so /healthz answers
- * while models load) → face engine load + warm-up → /readyz green. SIGTERM/SIGINT stop accepting, drain, then close.
+ * Composition root: config → database → migrations under a lock (or, MIGRATE_ON_START=false, the check that they ran) → API
+ * keys bootstrap → HTTP listening (so /healthz answers while models load) → face engine load + warm-up → /readyz green. SIGTERM/SIGINT stop accepting, drain, then close.
  */
 async function main() {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'facematch' } });
-  const db = await openDb({ url: config.db.url, poolSize: config.db.poolSize, dataDir: config.dataDir });
+  const db = await openDb({ url: config.db.url, poolSize: config.db.poolSize, dataDir: config.dataDir, logger });
   logger.info({ database: db.kind }, 'database connected');
 
+  // Migrations (or the check that they were applied) and the key bootstrap come before listening: /v1 never answers on a
+  // schema that is not there yet. /healthz then answers while the models load; /readyz turns green after.
+  const applied = await prepareSchema(db, { migrate: config.db.migrateOnStart });
+  logger.info({ applied }, config.db.migrateOnStart ? 'migrations applied' : 'schema is up to date');
+
   const system = await compose({ config, db, logger });
-  const server = http.createServer(system.app);
-  server.requestTimeout = 120_000;
-  await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
-  logger.info({ port: config.http.port, host: config.http.host }, 'listening');
-
-  const applied = await migrate(db);
-  logger.info({ applied }, 'migrations applied');
-
   const boot = await system.keys.bootstrap(config.secrets.bootstrapAdminKey);
   if (boot?.generated) {
     // Printed once, on the first start with an empty key table; only its hash is stored.
@@ -33,6 +30,10 @@ async function main() {
   } else if (boot) {
     logger.info('registered FACEMATCH_BOOTSTRAP_ADMIN_KEY as the first admin key');
   }
+
+  const server = createHttpServer(system.app, { headersMs: config.http.headersTimeoutMs, requestMs: config.http.requestTimeoutMs });
+  await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
+  logger.info({ port: config.http.port, host: config.http.host }, 'listening');
 
   await system.startEngine();
 

@@ -20,6 +20,13 @@ export interface EventQuery {
 }
 
 const PAGE = 1000;
+/** Anchors are written by hand or by cron (a few a day): all of them are checked on every verification. */
+const MAX_ANCHORS = 1_000_000;
+
+export type VerifyResult = ChainVerification & {
+  anchors: { checked: number; mismatched: Array<{ seq: number; anchoredHash: string; chainHash: string | null }> };
+  ms: number;
+};
 
 /**
  * Oversight over the audit chain. Tenant rule: an auditor whose key organization is not `*` reads only events whose actor
@@ -36,11 +43,31 @@ export function createAuditService(d: { db: Db; audit: AuditRepo; anchors: Ancho
     }
   };
 
-  async function verifyChain(): Promise<ChainVerification & { ms: number }> {
+  /**
+   * Recomputes the chain from genesis and checks every stored anchor against it: an anchor whose seq is missing from the chain
+   * or whose hash differs from the event's at that seq makes the verification fail (firstBadSeq is the lowest such seq unless
+   * the chain itself broke earlier).
+   */
+  async function verifyChain(): Promise<VerifyResult> {
     const t0 = ms();
+    const anchored = new Map((await anchors.list(db, MAX_ANCHORS)).map((a) => [a.seq, a.hash]));
+    const seen = new Map<number, string>();
     const v = new ChainVerifier();
-    for await (const e of audit.iterate(db, { pageSize: PAGE })) v.push(e);
-    return { ...v.result(), ms: Math.round(ms() - t0) };
+    for await (const e of audit.iterate(db, { pageSize: PAGE })) {
+      v.push(e);
+      if (anchored.has(e.seq)) seen.set(e.seq, e.hash);
+    }
+    const mismatched = [...anchored]
+      .filter(([seq, hash]) => seen.get(seq) !== hash)
+      .map(([seq, hash]) => ({ seq, anchoredHash: hash, chainHash: seen.get(seq) ?? null }))
+      .sort((a, b) => a.seq - b.seq);
+    const chain = v.result();
+    const firstAnchor = mismatched[0];
+    const result: ChainVerification =
+      chain.ok && firstAnchor
+        ? { ...chain, ok: false, firstBadSeq: firstAnchor.seq, reason: `stored anchor at seq ${firstAnchor.seq} does not match the chain` }
+        : chain;
+    return { ...result, anchors: { checked: anchored.size, mismatched }, ms: Math.round(ms() - t0) };
   }
 
   return {
@@ -92,7 +119,7 @@ export function createAuditService(d: { db: Db; audit: AuditRepo; anchors: Ancho
      * Verifies the chain, then appends an `audit.anchored` event recording the verified head, and stores that new event's
      * seq/hash as the anchor. Whoever keeps {seq, hash} elsewhere can later prove that nothing up to seq changed.
      */
-    async anchor(actor: AuditActor): Promise<{ seq: number; hash: string; at: string; verified: ChainVerification & { ms: number } }> {
+    async anchor(actor: AuditActor): Promise<{ seq: number; hash: string; at: string; verified: VerifyResult }> {
       const verified = await verifyChain();
       if (!verified.ok) {
         throw new AppError('AUDIT_CHAIN_BROKEN', 409, `The audit chain does not verify (first bad seq ${verified.firstBadSeq}); not anchoring.`, verified);

@@ -52,8 +52,8 @@ export class UnsupportedMediaTypeError extends AppError {
 }
 
 export class PayloadTooLargeError extends AppError {
-  constructor(limitBytes: number) {
-    super('PAYLOAD_TOO_LARGE', 413, `The upload exceeds the limit of ${limitBytes} bytes.`, { limitBytes });
+  constructor(limitBytes: number, what = 'The upload') {
+    super('PAYLOAD_TOO_LARGE', 413, `${what} exceeds the limit of ${limitBytes} bytes.`, { limitBytes });
   }
 }
 
@@ -90,10 +90,8 @@ export class LowQualityError extends AppError {
 }
 
 export class RateLimitedError extends AppError {
-  constructor(retryAfterSeconds: number) {
-    super('RATE_LIMITED', 429, 'Too many requests for this API key; retry later.', undefined, {
-      'Retry-After': String(retryAfterSeconds),
-    });
+  constructor(retryAfterSeconds: number, headers: Record<string, string> = {}, message = 'Too many requests for this API key; retry later.') {
+    super('RATE_LIMITED', 429, message, undefined, { ...headers, 'Retry-After': String(retryAfterSeconds) });
   }
 }
 
@@ -122,5 +120,14 @@ export class ConflictError extends AppError {
 export class NotReadyError extends AppError {
   constructor(message = 'The service is starting; retry later.') {
     super('NOT_READY', 503, message, undefined, { 'Retry-After': '5' });
+  }
+}
+
+/** The database cannot be reached or dropped the connection mid-request: nothing of this request was committed. */
+export class DatabaseUnavailableError extends AppError {
+  constructor(retryAfterSeconds = 2) {
+    super('UNAVAILABLE', 503, 'The database cannot be reached; nothing was written. Retry later.', undefined, {
+      'Retry-After': String(retryAfterSeconds),
+    });
   }
 }

@@ -30,7 +30,8 @@ export function createReviewService(d: { db: Db; searches: SearchRepo; reviews: 
   return {
     async record(p: Principal, searchId: string, input: ReviewInput) {
       return db.transaction(async (tx) => {
-        const s = await searches.get(tx, searchId);
+        // Locked before anything is read: two simultaneous decisions on one search must not both miss each other (four-eyes).
+        const s = await searches.get(tx, searchId, { forUpdate: true });
         if (!s || !canSeeOrganization(p, s.organization)) throw new NotFoundError('Search');
         if (s.keyId === p.keyId) throw new ForbiddenError('A reviewer cannot review a search that the same API key ran.');
         const faces = ((s.result as { faces?: StoredFace[] }).faces ?? []);

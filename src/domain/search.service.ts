@@ -86,6 +86,10 @@ export function createSearchService(d: SearchServiceDeps) {
       const createdAt = now().toISOString();
 
       const out = await db.transaction(async (tx) => {
+        // The gallery snapshot recorded below is the chain position before this search's event: no audited gallery change may
+        // commit between the kNN reads and that event, so the append lock is taken before reading. It serialises searches'
+        // database phase (kNN + insert, milliseconds); inference runs before, outside the transaction.
+        await audit.lock(tx);
         const templates = await faces.countTemplates(tx, engine.model.id);
         const faceResults: FaceResult[] = [];
         for (const [faceIndex, f] of analyzed.faces.entries()) {

@@ -3,13 +3,16 @@ import { hasRole, type Principal, type Role } from '../domain/api-key';
 import { ForbiddenError, UnauthenticatedError } from '../domain/errors';
 import type { KeyService } from '../domain/key.service';
 
-/** `Authorization: Bearer <key>` → req.principal, or 401 UNAUTHENTICATED for a missing, unknown or revoked key. */
-export function authenticate(keys: KeyService) {
+/**
+ * `Authorization: Bearer <key>` → req.principal, or 401 UNAUTHENTICATED for a missing, unknown or revoked key. `onFailure` may
+ * turn a failure into another error (the per-address limit on unauthenticated requests answers 429).
+ */
+export function authenticate(keys: KeyService, onFailure: (req: Request) => Error | null = () => null) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
-    if (!m) return next(new UnauthenticatedError());
+    if (!m) return next(onFailure(req) ?? new UnauthenticatedError());
     const principal = await keys.authenticate(m[1]!);
-    if (!principal) return next(new UnauthenticatedError('The API key is unknown or revoked.'));
+    if (!principal) return next(onFailure(req) ?? new UnauthenticatedError('The API key is unknown or revoked.'));
     req.principal = principal;
     next();
   };

@@ -2,9 +2,18 @@ import type { NextFunction, Request, Response } from 'express';
 import multer from 'multer';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
-import { AppError, NotFoundError, PayloadTooLargeError, ValidationError } from '../domain/errors';
+import { AppError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../domain/errors';
 
-function toAppError(err: unknown, uploadLimit: number): AppError | null {
+export interface BodyLimits {
+  uploadBytes: number;
+  jsonBytes: number;
+}
+
+/**
+ * Errors of the HTTP layer's own parsers (express's path decoding, body-parser, multer/busboy) as API.md errors: they are
+ * the client's fault, never a 500.
+ */
+function toAppError(err: unknown, limits: BodyLimits): AppError | null {
   if (err instanceof AppError) return err;
   if (err instanceof ZodError) {
     return new ValidationError(
@@ -13,22 +22,32 @@ function toAppError(err: unknown, uploadLimit: number): AppError | null {
     );
   }
   if (err instanceof multer.MulterError) {
-    if (err.code === 'LIMIT_FILE_SIZE') return new PayloadTooLargeError(uploadLimit);
+    if (err.code === 'LIMIT_FILE_SIZE') return new PayloadTooLargeError(limits.uploadBytes);
     return new ValidationError(`Invalid multipart upload: ${err.message}${err.field ? ` (field ${err.field})` : ''}.`);
   }
-  const e = err as { type?: string; status?: number };
-  if (e?.type === 'entity.too.large') return new PayloadTooLargeError(uploadLimit);
+  const e = err as { type?: string; status?: number; statusCode?: number; expose?: boolean };
+  if (e?.type === 'entity.too.large') return new PayloadTooLargeError(limits.jsonBytes, 'The JSON body');
   if (e?.type === 'entity.parse.failed') return new ValidationError('The request body is not valid JSON.');
-  if (e?.status === 400 && err instanceof Error && /multipart|boundary/i.test(err.message)) {
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return new UnsupportedMediaTypeError('The request body must be UTF-8 JSON or multipart/form-data.');
+  }
+  if (err instanceof URIError) return new ValidationError('The request path is not valid percent-encoding.');
+  if (err instanceof Error && /multipart|boundary|unexpected end of form|malformed part header|part terminated/i.test(err.message)) {
     return new ValidationError(`Invalid multipart upload: ${err.message}`);
+  }
+  const status = e?.status ?? e?.statusCode;
+  if (status && status >= 400 && status < 500 && err instanceof Error) {
+    if (status === 413) return new PayloadTooLargeError(limits.jsonBytes, 'The request body');
+    if (status === 415) return new UnsupportedMediaTypeError(err.message);
+    return new ValidationError(e.expose ? err.message : 'The request is not valid.');
   }
   return null;
 }
 
 /** The one place that turns errors into API.md's error body. Unknown errors are 500s with the request id and no internals. */
-export function errorHandler(logger: Logger, uploadLimit: number) {
+export function errorHandler(logger: Logger, limits: BodyLimits) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const app = toAppError(err, uploadLimit);
+    const app = toAppError(err, limits);
     if (!app) {
       logger.error({ requestId: req.id, err: { name: (err as Error)?.name, message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unhandled error');
     }

@@ -24,9 +24,28 @@ const json = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', unre
 
 export function createOpenApi() {
   const ops: Operation[] = [];
+  let matchers: Array<{ method: string; re: RegExp; route: string; params: number }> | null = null;
   return {
     add(...o: Operation[]) {
       ops.push(...o);
+      matchers = null;
+    },
+    /**
+     * The route template (express form, `/v1/searches/:id`) of a request path, from the operations registered here: labels
+     * metrics and logs for every response, including errors raised before a route handler ran (401, 403, 400 on a bad path).
+     * Literal segments win over parameters (fewest parameters first). null when no operation matches.
+     */
+    routeOf(method: string, path: string): string | null {
+      matchers ??= ops
+        .map((op) => ({
+          method: op.method.toUpperCase(),
+          re: new RegExp(`^${op.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '[^/]+')}/?$`),
+          route: op.path.replace(/\{(\w+)\}/g, ':$1'),
+          params: (op.path.match(/\{/g) ?? []).length,
+        }))
+        .sort((a, b) => a.params - b.params);
+      const m = matchers.find((x) => x.method === method && x.re.test(path)) ?? matchers.find((x) => x.re.test(path));
+      return m?.route ?? null;
     },
     document(version: string) {
       const paths: Record<string, Record<string, unknown>> = {};

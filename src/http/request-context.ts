@@ -9,6 +9,8 @@ declare global {
     interface Request {
       id: string;
       principal?: Principal;
+      /** The route template of this request, when the app knows its routes (see OpenApi.routeOf). */
+      routeTemplate?: () => string | null;
     }
   }
 }
@@ -41,8 +43,10 @@ export function requestContext(logger: Logger) {
   };
 }
 
-/** The matched route template (`/v1/subjects/:id`), or `unmatched`: bounded label cardinality and no ids in logs/metrics. */
+/**
+ * The route template (`/v1/subjects/:id`), or `unmatched`: bounded label cardinality and no ids in logs/metrics. Taken from
+ * the request path, not from the matched handler, so that errors raised before (or without) a handler are labelled too.
+ */
 export function routeOf(req: Request): string {
-  const r = (req as Request & { route?: { path?: string } }).route;
-  return r?.path ? `${req.baseUrl}${r.path}` : 'unmatched';
+  return req.routeTemplate?.() ?? 'unmatched';
 }

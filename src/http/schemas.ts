@@ -10,6 +10,15 @@ const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(item).max(50));
 
+/**
+ * Numbers in query strings and multipart fields: plain decimal digits only. z.coerce would also take '0x10', ' 5 ', '1e1'
+ * and '' (as 0), which a client did not mean.
+ */
+const intText = (min: number, max: number) =>
+  z.union([z.number(), z.string().regex(/^[0-9]{1,9}$/, 'a decimal integer').transform(Number)]).pipe(z.number().int().min(min).max(max));
+const decimalText = (min: number, max: number) =>
+  z.union([z.number(), z.string().regex(/^[0-9]{1,9}(\.[0-9]{1,12})?$/, 'a decimal number').transform(Number)]).pipe(z.number().min(min).max(max));
+
 export const uuidParam = z.object({ id: z.string().uuid() });
 export const faceParams = z.object({ id: z.string().uuid(), faceId: z.string().uuid() });
 
@@ -50,7 +59,7 @@ export const listSubjectsQuery = z.object({
   q: z.string().max(200).optional(),
   due: z.enum(['true', 'false']).optional(),
   cursor: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: intText(1, 200).default(50),
 });
 
 export const erasureReceipt = z.object({
@@ -72,8 +81,8 @@ export const searchFields = z.object({
   purpose: z.string().trim().min(1).max(1000),
   caseRef: z.string().trim().min(1).max(200),
   mode: z.enum(['investigative', 'screening']).default('investigative'),
-  topK: z.coerce.number().int().min(1).max(50).optional(),
-  minSimilarity: z.coerce.number().min(0).max(1).optional(),
+  topK: intText(1, 50).optional(),
+  minSimilarity: decimalText(0, 1).optional(),
   watchlists: commaList(z.string().min(1).max(100)).optional(),
   categories: commaList(z.enum(CATEGORIES)).optional(),
 });
@@ -111,7 +120,7 @@ export const listSearchesQuery = z.object({
   to: z.coerce.date().optional(),
   caseRef: z.string().max(200).optional(),
   cursor: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: intText(1, 200).default(50),
 });
 
 export const verifyFields = z.object({
@@ -179,11 +188,11 @@ export const auditEventsQuery = z.object({
   subjectId: z.string().uuid().optional(),
   searchId: z.string().uuid().optional(),
   cursor: z.string().regex(/^\d{1,15}$/, 'pass nextCursor from a previous page').optional().describe('seq of the last event of the previous page'),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: intText(1, 1000).default(100),
 });
 
 export const auditWindowQuery = z.object(window);
-export const anchorsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+export const anchorsQuery = z.object({ limit: intText(1, 1000).default(100) });
 
 export const auditEvent = z.object({
   seq: z.number().int(),
@@ -204,6 +213,12 @@ export const chainVerification = z.object({
   headSeq: z.number().int(),
   firstBadSeq: z.number().int().optional(),
   reason: z.string().optional(),
+  anchors: z
+    .object({
+      checked: z.number().int(),
+      mismatched: z.array(z.object({ seq: z.number().int(), anchoredHash: z.string(), chainHash: z.string().nullable() })),
+    })
+    .describe('every stored anchor checked against the event at its seq; any mismatch makes ok false'),
   ms: z.number(),
 });
 

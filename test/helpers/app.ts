@@ -10,7 +10,7 @@ import { migrate } from '../../src/infra/db/migrate';
 export const BOOTSTRAP_KEY = 'test-bootstrap-admin-key-000000000001';
 
 /** A composed service (real repositories, real database) with the bootstrap admin key registered. */
-export async function startService(db: Db, opts: { env?: Record<string, string>; engine?: FaceEngine; migrateFirst?: boolean } = {}) {
+export async function startService(db: Db, opts: { env?: Record<string, string>; engine?: FaceEngine; migrateFirst?: boolean; logger?: pino.Logger; clock?: () => number; engineFactory?: () => Promise<FaceEngine> } = {}) {
   // A fresh image key per service, as a PostgreSQL deployment must configure one (embedded mode would make its own).
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -23,8 +23,9 @@ export async function startService(db: Db, opts: { env?: Record<string, string>;
   const system = await compose({
     config,
     db,
-    logger: pino({ level: 'silent' }),
-    ...(opts.engine ? { engineFactory: async () => opts.engine! } : {}),
+    logger: opts.logger ?? pino({ level: 'silent' }),
+    clock: opts.clock,
+    ...(opts.engine ? { engineFactory: async () => opts.engine! } : opts.engineFactory ? { engineFactory: opts.engineFactory } : {}),
   });
   if (opts.migrateFirst !== false) await system.keys.bootstrap(BOOTSTRAP_KEY);
   const admin = { keyId: 'bootstrap', roles: ['admin'] as Role[], organization: '*' };

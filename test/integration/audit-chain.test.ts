@@ -185,6 +185,18 @@ describe.each(backends())('audit chain on $name', (backend) => {
     expect((await verify()).ok).toBe(true);
   });
 
+  it('verify checks every stored anchor against the chain and reports one that contradicts it', async () => {
+    const a = await svc.auditService.anchor({ keyId: null, organization: '*', roles: ['auditor'] });
+    expect((await verify()).anchors).toMatchObject({ checked: expect.any(Number), mismatched: [] });
+    await t.db.query('UPDATE audit_anchor SET hash = $1 WHERE seq = $2', ['b2a0'.padEnd(64, '0'), a.seq]);
+    const v = await verify();
+    expect(v).toMatchObject({ ok: false, firstBadSeq: a.seq });
+    expect(v.reason).toMatch(/anchor/);
+    expect(v.anchors.mismatched).toEqual([{ seq: a.seq, anchoredHash: 'b2a0'.padEnd(64, '0'), chainHash: a.hash }]);
+    await t.db.query('UPDATE audit_anchor SET hash = $1 WHERE seq = $2', [a.hash, a.seq]);
+    expect((await verify()).ok).toBe(true);
+  });
+
   it('npm run audit:anchor prints {seq, hash, at} and stores the anchor', async () => {
     let env: NodeJS.ProcessEnv;
     let check: () => Promise<void>;

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import request from 'supertest';
-import type { AnalyzedImage, FaceEngine } from '../../src/domain/face.types';
-import { DEFAULT_MODEL_ID, listManifests } from '../../src/infra/face/model-manifest';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
+import { fixedFaceEngine } from '../helpers/fake-engine';
 import { serviceEnv } from './oversight.fixtures';
 
 /**
@@ -12,24 +10,6 @@ import { serviceEnv } from './oversight.fixtures';
  * returns one fixed face per image (real inference would queue 200 requests behind two workers and answer 503 OVERLOADED,
  * which bad-input.test.ts covers); everything after the engine — kNN, storage, audit — is the real service.
  */
-function fixedFaceEngine(): FaceEngine {
-  const m = listManifests().get(DEFAULT_MODEL_ID)!;
-  const embedding = Array.from({ length: 128 }, (_, i) => (i === 0 ? 1 : 0));
-  return {
-    model: { id: m.id, detector: m.detector, embedder: m.embedder, version: m.version, weightsSha256: '0'.repeat(64), dimensions: 128, backend: 'none' },
-    async analyze(image: Buffer): Promise<AnalyzedImage> {
-      return {
-        sha256: createHash('sha256').update(image).digest('hex'),
-        width: 100,
-        height: 100,
-        faces: [{ box: { x: 10, y: 10, width: 50, height: 50 }, detectionScore: 0.99, quality: { score: 0.9, issues: [], metrics: {} }, embedding }],
-      };
-    },
-    queueDepth: () => 0,
-    close: async () => undefined,
-  };
-}
-
 describe.each(backends())('200 concurrent searches on $name', (backend) => {
   let t: TestDb;
   afterAll(() => t?.drop());
@@ -58,5 +38,27 @@ describe.each(backends())('200 concurrent searches on $name', (backend) => {
     const v = (await request(svc.app).get('/v1/audit/verify').set('Authorization', auditor).expect(200)).body;
     expect(v).toMatchObject({ ok: true, headSeq: before + 200 });
     process.stdout.write(`[timing] ${backend.name}: 200 concurrent searches in ${ms} ms; chain of ${v.events} events verified in ${v.ms} ms\n`);
+  });
+});
+
+describe.each(backends())('template length on $name', (backend) => {
+  it('refuses a template whose length is not the model\'s (500, nothing stored)', async () => {
+    const t = await backend.open();
+    try {
+      const right = fixedFaceEngine();
+      const wrong = { ...right, model: right.model, analyze: async (img: Buffer) => {
+        const r = await right.analyze(img);
+        return { ...r, faces: r.faces.map((f) => ({ ...f, embedding: f.embedding.slice(0, 128) })) };
+      } };
+      const svc = await startService(t.db, { engine: wrong, env: serviceEnv() });
+      await svc.startEngine();
+      const searcher = (await svc.key(['searcher'], 'bank-a')).auth;
+      const res = await request(svc.app).post('/v1/searches').set('Authorization', searcher).attach('image', Buffer.from('probe'), 'p.jpg')
+        .field('purpose', 'p').field('caseRef', 'c');
+      expect(res.status).toBe(500);
+      expect((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM search')).rows[0]!.n).toBe(0);
+    } finally {
+      await t.drop();
+    }
   });
 });

@@ -96,7 +96,7 @@ describe.each(backends())('API keys and authorization on $name', (backend) => {
   });
 
   it('answers 429 RATE_LIMITED with Retry-After when a key exceeds its rate', async () => {
-    const limited = await startService(t.db, { env: { RATE_LIMIT_PER_MINUTE: '3' }, migrateFirst: false });
+    const limited = await startService(t.db, { env: { RATE_LIMIT_PER_MINUTE: '3' }, migrateFirst: false, clock: () => 0 });
     const statuses: number[] = [];
     let retryAfter: string | undefined;
     for (let i = 0; i < 5; i++) {

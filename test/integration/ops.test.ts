@@ -1,12 +1,22 @@
 import request from 'supertest';
 import { migrate } from '../../src/infra/db/migrate';
+import { createFaceEngine } from '../../src/infra/face/face-engine';
 import { backends } from '../helpers/databases';
 import { startService } from '../helpers/app';
 
 describe.each(backends())('operational endpoints on $name', (backend) => {
   it('/readyz is 503 until migrations are applied and the real models are loaded and warm, then 200; /healthz is 200 throughout', async () => {
     const t = await backend.open();
-    const svc = await startService(t.db, { migrateFirst: false, env: { FACE_WORKERS: '1' } });
+    // The real models load only once the test opens the gate, so "still loading" is observed without a race.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const svc = await startService(t.db, {
+      migrateFirst: false,
+      engineFactory: async () => {
+        await gate;
+        return createFaceEngine({ backend: 'wasm', workers: 1, queueLimit: 4, maxPixels: 50_000_000, maxBytes: 15 * 1024 * 1024 });
+      },
+    });
     try {
       expect((await request(svc.app).get('/healthz')).status).toBe(200);
 
@@ -21,7 +31,8 @@ describe.each(backends())('operational endpoints on $name', (backend) => {
       expect(ready.body.checks).toEqual({ database: true, migrations: true, models: false });
 
       const loading = svc.startEngine();
-      expect((await request(svc.app).get('/readyz')).status).toBe(503);
+      expect((await request(svc.app).get('/readyz')).body.checks.models).toBe(false);
+      open();
       await loading;
       ready = await request(svc.app).get('/readyz');
       expect(ready.status).toBe(200);

@@ -25,7 +25,7 @@ export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportSer
     res.setHeader('Cache-Control', 'no-store');
     if (format === 'html') {
       // Self-contained and script-free: forbid every external load and script should the HTML be opened from the API origin.
-      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
       res.type('text/html; charset=utf-8').send(renderReportHtml(report));
     } else {
       res.json(report);

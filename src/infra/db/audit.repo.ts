@@ -2,7 +2,7 @@ import { sealEvent, type AuditEvent, type AuditEventInput, GENESIS_HASH } from '
 import type { Queryable } from './db';
 
 /** Serialises appends across connections and instances: the chain never forks and seq stays gap-free. */
-const AUDIT_APPEND_LOCK_KEY = 7_406_331_902;
+export const AUDIT_APPEND_LOCK_KEY = 7_406_331_902;
 
 interface AuditRow {
   seq: number;
@@ -50,8 +50,16 @@ export function createAuditRepo() {
      * Appends one event inside the caller's transaction (the action and its record commit or roll back together).
      * The transaction-level advisory lock is held until that transaction ends.
      */
-    async append(tx: Queryable, input: AuditEventInput, now = new Date()): Promise<AuditEvent> {
+    /**
+     * Takes the append lock now, for the rest of the caller's transaction: what the transaction reads afterwards cannot be
+     * changed by another audited write before its own event is appended (a search's gallery snapshot). Re-entrant.
+     */
+    async lock(tx: Queryable): Promise<void> {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_APPEND_LOCK_KEY]);
+    },
+
+    async append(tx: Queryable, input: AuditEventInput, now = new Date()): Promise<AuditEvent> {
+      await this.lock(tx);
       const head = (await tx.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1'))
         .rows[0];
       // Timestamps are stored with microsecond precision; the event is sealed with the millisecond value it will read back as.

@@ -68,6 +68,20 @@ const knnSql = new Map<number, string>(
 /** Rows fetched per wanted subject before de-duplication (subjects usually hold a few faces). Bounded by ef_search's max 1000. */
 const OVERFETCH = 5;
 
+/** The kNN statement for this query's dimensions, after setting the index scan parameters for the transaction. */
+async function knnStatement(tx: Queryable, q: KnnQuery): Promise<{ sql: string; params: unknown[] }> {
+  const sql = knnSql.get(q.embedding.length);
+  if (!sql) throw new Error(`no vector index for ${q.embedding.length}-d embeddings`);
+  const fetch = Math.min(1000, Math.max(40, q.topK * OVERFETCH));
+  await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [
+    String(fetch),
+  ]);
+  return {
+    sql,
+    params: [toVectorParam(q.embedding), q.modelId, q.watchlists?.length ? q.watchlists : null, q.categories?.length ? q.categories : null, fetch, q.topK],
+  };
+}
+
 export function createFaceRepo() {
   return {
     async insert(
@@ -132,15 +146,10 @@ export function createFaceRepo() {
 
     /** Must run inside a transaction: the index settings are SET LOCAL. */
     async nearestSubjects(tx: Queryable, q: KnnQuery): Promise<NeighbourRow[]> {
-      const sql = knnSql.get(q.embedding.length);
-      if (!sql) throw new Error(`no vector index for ${q.embedding.length}-d embeddings`);
-      const fetch = Math.min(1000, Math.max(40, q.topK * OVERFETCH));
-      await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [
-        String(fetch),
-      ]);
+      const { sql, params } = await knnStatement(tx, q);
       const r = await tx.query<{ face_id: string; subject_id: string; distance: number; display_name: string; category: Category; watchlist: string }>(
         sql,
-        [toVectorParam(q.embedding), q.modelId, q.watchlists?.length ? q.watchlists : null, q.categories?.length ? q.categories : null, fetch, q.topK],
+        params,
       );
       return r.rows.map((x) => ({
         faceId: x.face_id,
@@ -150,6 +159,13 @@ export function createFaceRepo() {
         watchlist: x.watchlist,
         distance: Number(x.distance),
       }));
+    },
+
+    /** EXPLAIN of exactly the statement nearestSubjects runs, with the same settings (in a transaction): its plan is checked. */
+    async explainNearest(tx: Queryable, q: KnnQuery): Promise<string> {
+      const { sql, params } = await knnStatement(tx, q);
+      const r = await tx.query<Record<string, string>>(`EXPLAIN ${sql}`, params);
+      return r.rows.map((row) => Object.values(row)[0]).join('\n');
     },
 
     /** All templates of one subject for one model, with their distance to the probe (1:1 verification). */

@@ -60,12 +60,35 @@ export async function migrate(db: Db, migrations = readMigrations()): Promise<nu
   });
 }
 
-/** True when every migration file is recorded as applied (used by /readyz). */
-export async function isMigrated(db: Db, migrations = readMigrations()): Promise<boolean> {
+/** The versions of migration files not yet recorded as applied. */
+export async function pendingMigrations(db: Db, migrations = readMigrations()): Promise<number[]> {
   const exists = await db.query<{ t: string | null }>("SELECT to_regclass('schema_migration')::text AS t");
-  if (!exists.rows[0]?.t) return false;
-  const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migration WHERE version = ANY($1::int[])', [
+  if (!exists.rows[0]?.t) return migrations.map((m) => m.version);
+  const r = await db.query<{ version: number }>('SELECT version FROM schema_migration WHERE version = ANY($1::int[])', [
     migrations.map((m) => m.version),
   ]);
-  return r.rows[0]?.n === migrations.length;
+  const done = new Set(r.rows.map((x) => Number(x.version)));
+  return migrations.map((m) => m.version).filter((v) => !done.has(v));
+}
+
+/** True when every migration file is recorded as applied (used by /readyz). */
+export async function isMigrated(db: Db, migrations = readMigrations()): Promise<boolean> {
+  return (await pendingMigrations(db, migrations)).length === 0;
+}
+
+/**
+ * What the service and the scripts do before anything else: apply pending migrations (MIGRATE_ON_START=true, the default), or,
+ * when a separate owner role runs `npm run migrate` (least privilege), refuse to go on while any is pending. Returns the
+ * versions applied.
+ */
+export async function prepareSchema(db: Db, opts: { migrate: boolean }): Promise<number[]> {
+  if (opts.migrate) return migrate(db);
+  const pending = await pendingMigrations(db);
+  if (pending.length) {
+    throw new Error(
+      `the database is not migrated (pending migrations: ${pending.map((v) => String(v).padStart(4, '0')).join(', ')}); ` +
+        'run `npm run migrate` with the schema owner\'s DATABASE_URL, or start with MIGRATE_ON_START=true',
+    );
+  }
+  return [];
 }

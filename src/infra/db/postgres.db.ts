@@ -1,16 +1,45 @@
 import pg from 'pg';
+import { DatabaseUnavailableError } from '../../domain/errors';
 import type { Db, Queryable, QueryResult } from './db';
+import { isConnectionFailure } from './sqlstate';
 
 // int8 (counts, audit seq) as JS numbers: every value the service stores is far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-/** PostgreSQL through a `pg` pool. A transaction holds one checked-out client from BEGIN to COMMIT/ROLLBACK. */
-export async function createPostgresDb(url: string, poolSize: number): Promise<Db> {
+export interface PostgresDbOptions {
+  /** Told once when the database becomes unreachable and once when it answers again (not once per failed request). */
+  logger?: { error(obj: object, msg: string): void; info(msg: string): void };
+}
+
+/**
+ * PostgreSQL through a `pg` pool. A transaction holds one checked-out client from BEGIN to COMMIT/ROLLBACK.
+ *
+ * Connection faults: a checked-out client whose connection drops emits 'error' (the pool only listens while it is idle), so
+ * every checkout listens too, and a client that failed is destroyed rather than returned. A failure to connect, or a
+ * connection lost during a statement, surfaces as DatabaseUnavailableError (503 UNAVAILABLE): in a transaction nothing
+ * committed (except in the unknowable case of a connection lost while COMMIT itself was in flight).
+ */
+export async function createPostgresDb(url: string, poolSize: number, opts: PostgresDbOptions = {}): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  // An idle client's error (server restart) must not crash the process; the next checkout reconnects.
+  // An idle client's error (server restart, terminated backend) must not crash the process; the pool drops that client.
   pool.on('error', () => undefined);
 
-  const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
+  let down = false;
+  const failed = (e: unknown): Error => {
+    if (!down) {
+      down = true;
+      opts.logger?.error({ err: { message: (e as Error)?.message, code: (e as { code?: string })?.code } }, 'database unavailable');
+    }
+    return new DatabaseUnavailableError();
+  };
+  const answered = () => {
+    if (down) {
+      down = false;
+      opts.logger?.info('database available again');
+    }
+  };
+
+  const wrap = (c: pg.PoolClient): Queryable => ({
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
       const r = await c.query(sql, params as unknown[]);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
@@ -21,16 +50,32 @@ export async function createPostgresDb(url: string, poolSize: number): Promise<D
   });
 
   const withClient = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (e) {
+      throw failed(e);
+    }
+    let lost: Error | undefined;
+    const onError = (e: Error) => {
+      lost = e;
+    };
+    client.on('error', onError);
     let broken: Error | undefined;
     try {
-      return await fn(client);
+      const out = await fn(client);
+      answered();
+      return out;
     } catch (e) {
-      broken = e instanceof Error ? e : undefined;
+      broken = e instanceof Error ? e : new Error(String(e));
+      if (lost || isConnectionFailure(e)) throw failed(e);
+      answered();
       throw e;
     } finally {
-      // A client whose ROLLBACK failed is in an unknown state: destroy it rather than return it to the pool.
-      client.release(broken && (broken as { rollbackFailed?: boolean }).rollbackFailed ? broken : undefined);
+      client.off('error', onError);
+      // A client whose connection failed, or whose ROLLBACK failed, is in an unknown state: destroy it, never reuse it.
+      const destroy = lost ?? (broken && (isConnectionFailure(broken) || (broken as { rollbackFailed?: boolean }).rollbackFailed) ? broken : undefined);
+      client.release(destroy);
     }
   };
 
@@ -38,7 +83,8 @@ export async function createPostgresDb(url: string, poolSize: number): Promise<D
 
   return {
     kind: 'postgres',
-    ...wrap(pool),
+    query: (sql, params) => withClient((c) => wrap(c).query(sql, params)),
+    exec: (sql) => withClient((c) => wrap(c).exec(sql)),
     transaction: (fn) =>
       withClient(async (client) => {
         await client.query('BEGIN');

@@ -67,8 +67,12 @@ export function createSearchRepo() {
       );
     },
 
-    async get(db: Queryable, id: string): Promise<SearchRecord | null> {
-      const r = await db.query<Row>('SELECT * FROM search WHERE id = $1', [id]);
+    /**
+     * One stored search. `forUpdate` (inside a transaction) row-locks it until that transaction ends: decisions about one
+     * search are then made one after another, each seeing the ones committed before it.
+     */
+    async get(db: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<SearchRecord | null> {
+      const r = await db.query<Row>(opts.forUpdate ? 'SELECT * FROM search WHERE id = $1 FOR UPDATE' : 'SELECT * FROM search WHERE id = $1', [id]);
       return r.rows[0] ? toRecord(r.rows[0]) : null;
     },
 
