@@ -10,6 +10,23 @@ const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(item).max(50));
 
+const INSTANT_HINT = 'expected an ISO 8601 date (2026-01-31, midnight UTC) or date-time with a zone (2026-01-31T09:30:00Z)';
+/** A query instant (`from`, `to`): an ISO 8601 date or date-time with Z or an offset; parsed to a Date. */
+const instant = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/, INSTANT_HINT)
+  .transform((v, ctx) => {
+    const [y, m, day] = v.slice(0, 10).split('-').map(Number) as [number, number, number];
+    const calendar = new Date(Date.UTC(y, m - 1, day));
+    const d = new Date(v);
+    if (Number.isNaN(d.getTime()) || calendar.getUTCMonth() !== m - 1 || calendar.getUTCDate() !== day) {
+      ctx.addIssue({ code: 'custom', message: `${INSTANT_HINT}; ${v} is not a calendar date` });
+      return z.NEVER;
+    }
+    return d;
+  })
+  .meta({ description: 'ISO 8601 date (midnight UTC) or date-time with Z or an offset', examples: ['2026-01-31', '2026-01-31T09:30:00Z'] });
+
 export const uuidParam = z.object({ id: z.string().uuid() });
 export const faceParams = z.object({ id: z.string().uuid(), faceId: z.string().uuid() });
 
@@ -107,8 +124,8 @@ export const searchResult = z.object({
 });
 
 export const listSearchesQuery = z.object({
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  from: instant.optional(),
+  to: instant.optional(),
   caseRef: z.string().max(200).optional(),
   cursor: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -168,8 +185,8 @@ export const reviewRecorded = reviewRecord.extend({
 export const reportQuery = z.object({ format: z.enum(['json', 'html']).default('json') });
 
 const window = {
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  from: instant.optional().describe('inclusive start'),
+  to: instant.optional().describe('exclusive end'),
 };
 
 export const auditEventsQuery = z.object({

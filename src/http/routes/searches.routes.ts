@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
-import { PurposeRequiredError } from '../../domain/errors';
+import { CaseRefRequiredError, PurposeRequiredError } from '../../domain/errors';
 import type { SearchService } from '../../domain/search.service';
 import { principalOf, requireRole } from '../auth';
 import type { OpenApi } from '../openapi';
@@ -13,7 +13,8 @@ import { parse } from '../validate';
 function requirePurpose(req: Request) {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const missing = ['purpose', 'caseRef'].filter((k) => typeof body[k] !== 'string' || !(body[k] as string).trim());
-  if (missing.length) throw new PurposeRequiredError(missing);
+  if (missing.includes('purpose')) throw new PurposeRequiredError(missing);
+  if (missing.length) throw new CaseRefRequiredError();
 }
 
 export function searchesRouter(deps: { searches: SearchService; uploadBytes: number }, openapi: OpenApi): { searches: Router; verify: Router } {
@@ -73,7 +74,7 @@ export function searchesRouter(deps: { searches: SearchService; uploadBytes: num
     {
       method: 'post',
       path: '/v1/searches',
-      summary: 'Search every face of a probe photo against the gallery (1:N). purpose and caseRef are required (PURPOSE_REQUIRED).',
+      summary: 'Search every face of a probe photo against the gallery (1:N). purpose and caseRef are required (PURPOSE_REQUIRED, or CASE_REF_REQUIRED when only caseRef is missing).',
       roles: ['searcher'],
       multipart: s.searchFields,
       responses: { 200: { description: 'Ranked candidates per probe face, review flag, audit reference', schema: s.searchResult } },
