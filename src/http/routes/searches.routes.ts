@@ -79,9 +79,15 @@ export function searchesRouter(deps: { searches: SearchService; uploadBytes: num
       multipart: s.searchFields,
       responses: { 200: { description: 'Ranked candidates per probe face, review flag, audit reference', schema: s.searchResult } },
     },
-    { method: 'get', path: '/v1/searches', summary: "List the organization's searches", roles: ['searcher', 'reviewer', 'auditor'], query: s.listSearchesQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(z.object({ searchId: z.string() }).passthrough()), nextCursor: z.string().nullable() }) } } },
-    { method: 'get', path: '/v1/searches/{id}', summary: 'A stored search result (another organization\'s search is 404)', roles: ['searcher', 'reviewer', 'auditor'], responses: { 200: { description: 'Search', schema: s.searchResult } } },
-    { method: 'post', path: '/v1/verify', summary: '1:1 verification of a probe against all templates of a subject (purpose and caseRef required)', roles: ['searcher'], multipart: s.verifyFields, responses: { 200: { description: 'Verification', schema: s.verifyResult } } },
+    { method: 'get', path: '/v1/searches', summary: "List the organization's searches", roles: ['searcher', 'reviewer', 'auditor'], query: s.listSearchesQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(s.searchListItem), nextCursor: z.string().nullable() }) } } },
+    {
+      method: 'get',
+      path: '/v1/searches/{id}',
+      summary: 'A stored search (kind search) or verification (kind verify) with its reviews and each candidate\'s review state (another organization\'s search is 404)',
+      roles: ['searcher', 'reviewer', 'auditor'],
+      responses: { 200: { description: 'Stored result', schema: s.storedSearch } },
+    },
+    { method: 'post', path: '/v1/verify', summary: '1:1 verification of a probe against all templates of a subject (purpose and caseRef required)', roles: ['searcher'], multipart: s.verifyFields, responses: { 200: { description: 'Verification', schema: s.verifyResult } }, errors: { 404: 'NOT_FOUND: no such subject, or no template of it for the active model' } },
   );
   return { searches: r, verify: v };
 }
