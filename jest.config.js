@@ -1,6 +1,6 @@
 /** Tests run TypeScript through ts-jest transpiling file by file (tsconfig's isolatedModules) (type-checking is `npm run typecheck`, which `npm test` runs first). */
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/helpers/environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },

@@ -18,10 +18,12 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
 import { buildCalibrationTable, createCalibration, type Calibration } from '../src/domain/calibration';
 import type { DetectedFace } from '../src/domain/face.types';
-import { calibrationFile, createCalibrationStore } from '../src/infra/calibration.store';
-import { DETECTION_PADS, finishDescriptor } from '../src/infra/face/analyzer';
+import { calibrationDirs, calibrationFile, createCalibrationStore } from '../src/infra/calibration.store';
+import { finishDescriptor } from '../src/infra/face/descriptor';
+import { DETECTION_PADS } from '../src/infra/face/tfjs.analyzer';
 import { createFaceEngine } from '../src/infra/face/face-engine';
-import { manifestFileOf, MODELS_DIR, readManifest, readVerifiedCentre, sha256Hex, weightsSha256, type ModelManifest } from '../src/infra/face/model-manifest';
+import { DEFAULT_PLAN } from '../src/infra/face/detection-plan';
+import { manifestDirs, manifestFileOf, readManifest, readVerifiedCentre, sha256Hex, weightsSha256, type ModelManifest } from '../src/infra/face/model-manifest';
 import {
   accuracyAt,
   bestThreshold,
@@ -49,8 +51,8 @@ const { values: args } = parseArgs({
   },
 });
 
-const VARIANTS = ['aligned', 'aligned+flip', 'axis', 'axis+flip'] as const;
-type Variant = (typeof VARIANTS)[number];
+/** Pipeline variants: the tfjs runtime can cut an eye-levelled or an axis-aligned chip; the ONNX runtime's chip is 5-point aligned. */
+type Variant = string;
 
 /** What the cache keeps per image: no pixels, just the raw descriptors (base64 float32 on disk) and what the report needs. */
 interface ImageResult {
@@ -78,16 +80,21 @@ type CachedResult = Omit<ImageResult, 'variants'> & { stamp: string; variants: R
 const encode = (r: ImageResult, stamp: string): CachedResult => ({
   ...r,
   stamp,
-  variants: r.variants ? (Object.fromEntries(VARIANTS.map((v) => [v, toB64(r.variants![v])])) as Record<Variant, string>) : null,
+  variants: r.variants ? (Object.fromEntries(VARIANTS.map((v) => [v, toB64(r.variants![v]!)])) as Record<Variant, string>) : null,
 });
 const decode = (c: CachedResult): ImageResult => ({
   ...c,
-  variants: c.variants ? (Object.fromEntries(VARIANTS.map((v) => [v, fromB64(c.variants![v])])) as Record<Variant, Float32Array>) : null,
+  variants: c.variants ? (Object.fromEntries(VARIANTS.map((v) => [v, fromB64(c.variants![v]!)])) as Record<Variant, Float32Array>) : null,
 });
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
-const manifest = readManifest(config.face.model);
-const serviceVariant: Variant = `${manifest.pipeline.alignRotation ? 'aligned' : 'axis'}${manifest.pipeline.flipTta ? '+flip' : ''}`;
+const modelDirs = manifestDirs(config.face.modelsDir);
+const manifest = readManifest(config.face.model, modelDirs);
+const onnx = manifest.runtime === 'onnx';
+const VARIANTS: readonly Variant[] = onnx ? ['aligned', 'aligned+flip'] : ['aligned', 'aligned+flip', 'axis', 'axis+flip'];
+const serviceVariant: Variant = `${onnx || (manifest.pipeline.alignRotation ?? true) ? 'aligned' : 'axis'}${manifest.pipeline.flipTta ? '+flip' : ''}`;
+/** What decides which faces are found: a cached failure to acquire is retried when it changes. */
+const DETECTOR_KEY = onnx ? `tiles-${JSON.stringify({ ...DEFAULT_PLAN, minFacePx: config.face.minFacePx })}` : DETECTION_PADS.join(',');
 
 function fail(msg: string): never {
   process.stderr.write(`eval: ${msg}\n`);
@@ -131,13 +138,18 @@ async function embedAll(root: string, rels: string[]): Promise<Map<string, Image
     queueLimit: 1_000_000,
     maxPixels: config.limits.imagePixels,
     maxBytes: config.limits.uploadBytes,
+    maxAnalysisPixels: config.face.maxAnalysisPixels,
     minDetectionScore: config.face.minDetectionScore,
     modelId: config.face.model,
+    modelsDir: config.face.modelsDir,
+    minFacePx: config.face.minFacePx,
   });
   // Raw descriptors depend on the nets and the chip, not on the centre: a refitted centre reuses the cache.
   const p = manifest.pipeline;
   const netsSha = weightsSha256({ ...manifest, pipeline: { ...p, centre: undefined } });
-  const key = `raw-${netsSha.slice(0, 16)}-det${config.face.minDetectionScore}-pad${p.chipPadding}-${p.chipSize ?? 150}-${p.input ?? 'rgb-0-255'}`;
+  const key = onnx
+    ? `raw-${netsSha.slice(0, 16)}-onnx-det${config.face.minDetectionScore ?? 'model'}-${p.alignment}`
+    : `raw-${netsSha.slice(0, 16)}-det${config.face.minDetectionScore ?? 'model'}-pad${p.chipPadding}-${p.chipSize ?? 150}-${p.input ?? 'rgb-0-255'}`;
   const cacheFile = path.join(args.cache!, `${key}.json`);
   const cache: Record<string, CachedResult> = fs.existsSync(cacheFile) ? JSON.parse(fs.readFileSync(cacheFile, 'utf8')) : {};
   const results = new Map<string, ImageResult>();
@@ -147,7 +159,7 @@ async function embedAll(root: string, rels: string[]): Promise<Map<string, Image
     const st = fs.statSync(full);
     const stamp = `${st.size}:${st.mtimeMs}`;
     const hit = cache[full];
-    const stale = hit && hit.fta && hit.detectionPads !== DETECTION_PADS.join(',');
+    const stale = hit && hit.fta && hit.detectionPads !== DETECTOR_KEY;
     if (hit && hit.stamp === stamp && !stale) results.set(rel, decode(hit));
     else todo.push(rel);
   }
@@ -166,15 +178,15 @@ async function embedAll(root: string, rels: string[]): Promise<Map<string, Image
         fta: !face,
         padded: (t.detectionPass ?? 0) > 0,
         detectionPass: t.detectionPass ?? null,
-        detectionPads: DETECTION_PADS.join(','),
+        detectionPads: DETECTOR_KEY,
         quality: face ? round(face.quality.score, 4) : null,
         issues: face ? face.quality.issues : [],
-        ms: round(t.decodeMs + (t.detectMs ?? 0) + (t.landmarksMs ?? 0) + (t.embedMs ?? 0), 1),
+        ms: round(t.decodeMs + (t.detectMs ?? 0) + (t.landmarksMs ?? 0) + (t.alignMs ?? 0) + (t.embedMs ?? 0), 1),
         variants: face ? (Object.fromEntries(VARIANTS.map((v) => [v, Float32Array.from(face.variants![v]!)])) as Record<Variant, Float32Array>) : null,
       };
     } catch (e) {
       process.stderr.write(`eval: ${rel}: ${(e as Error).message}\n`);
-      r = { fta: true, padded: false, detectionPads: DETECTION_PADS.join(','), quality: null, issues: [], ms: 0, variants: null };
+      r = { fta: true, padded: false, detectionPads: DETECTOR_KEY, quality: null, issues: [], ms: 0, variants: null };
     }
     results.set(rel, r);
     cache[full] = encode(r, `${st.size}:${st.mtimeMs}`);
@@ -202,7 +214,7 @@ const finished = new Map<ImageResult, Record<Variant, number[]>>();
 function finishAll(res: Map<string, ImageResult>, centre: ArrayLike<number> | null) {
   finished.clear();
   for (const r of res.values()) {
-    if (r.variants) finished.set(r, Object.fromEntries(VARIANTS.map((v) => [v, finishDescriptor([r.variants![v]], centre)])) as Record<Variant, number[]>);
+    if (r.variants) finished.set(r, Object.fromEntries(VARIANTS.map((v) => [v, finishDescriptor([r.variants![v]!], centre)])) as Record<Variant, number[]>);
   }
 }
 const vec = (r: ImageResult | undefined, v: Variant) => (r && !r.fta && r.variants ? finished.get(r)![v] : null);
@@ -212,14 +224,14 @@ const vec = (r: ImageResult | undefined, v: Variant) => (r && !r.fta && r.varian
  * models/<model>.centre.json and records its SHA-256 in the model's manifest. Training data only: never run it on devtest.
  */
 function fitCentre(res: Map<string, ImageResult>, setName: string): Float32Array {
-  const raws = [...res.values()].filter((r) => r.variants).map((r) => r.variants![serviceVariant]);
+  const raws = [...res.values()].filter((r) => r.variants).map((r) => r.variants![serviceVariant]!);
   const n = raws[0]!.length;
   const mean = new Float64Array(n);
   for (const r of raws) for (let i = 0; i < n; i++) mean[i] = mean[i]! + r[i]! / raws.length;
   const fileName = `${manifest.id.replace(/[@/]/g, '_')}.centre.json`;
   const body = `${JSON.stringify({ model: manifest.id, source: `mean raw ${serviceVariant} descriptor of the ${raws.length} embedded images of ${setName}`, values: Array.from(mean, (x) => Number(x.toPrecision(7))) })}\n`;
-  fs.writeFileSync(path.join(MODELS_DIR, fileName), body);
-  const manifestFile = manifestFileOf(manifest.id);
+  fs.writeFileSync(path.join(manifest.dir!, fileName), body);
+  const manifestFile = manifestFileOf(manifest.id, modelDirs);
   const m = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as ModelManifest;
   m.pipeline.centre = { path: fileName, sha256: sha256Hex(body) };
   fs.writeFileSync(manifestFile, `${JSON.stringify(m, null, 2)}\n`);
@@ -309,17 +321,28 @@ async function verification() {
 
   let calibration: Record<string, unknown> | null = null;
   const modelId = manifest.id;
+  // A model's table lives beside its manifest: models/calibration, or <FACE_MODELS_DIR>/calibration for a deployment's own.
+  const tableFile = calibrationFile(modelId, path.join(manifest.dir!, 'calibration'));
   if (args.calibrate) {
-    if (!identitiesKnown) fail('--calibrate needs identities from the folder layout (Name/Name_NNNN.jpg) to form every impostor pair');
-    const imp = (svc.allPairs as { impostorScores: (number | null)[] }).impostorScores.filter((s): s is number => s !== null);
-    const table = buildCalibrationTable(imp, modelId, `impostor pairs: every cross-identity pair of the ${rels.length - ftaImages} embedded images of ${path.basename(args.pairs!)} (${path.basename(path.resolve(root))}), pipeline ${serviceVariant}`);
-    fs.mkdirSync(path.dirname(calibrationFile(modelId)), { recursive: true });
-    fs.writeFileSync(calibrationFile(modelId), `${JSON.stringify(table, null, 2)}\n`);
-    process.stderr.write(`eval: wrote ${calibrationFile(modelId)} (${table.points.length} points, ${table.impostorPairs} impostor pairs)\n`);
+    let imp: number[];
+    let source: string;
+    if (identitiesKnown) {
+      imp = (svc.allPairs as { impostorScores: (number | null)[] }).impostorScores.filter((s): s is number => s !== null);
+      source = `every cross-identity pair of the ${rels.length - ftaImages} embedded images of ${path.basename(args.pairs!)} (${path.basename(path.resolve(root))})`;
+    } else {
+      // Without identities only the listed different-identity pairs are impostors: the table resolves FMRs down to ~1/their count.
+      imp = scored.filter((p) => !p.same && p.score !== null).map((p) => p.score as number);
+      source = `the ${imp.length} listed different-identity pairs of ${path.basename(args.pairs!)} (identities unknown: FMR resolved to ~${(1 / Math.max(1, imp.length)).toExponential(0)})`;
+      process.stderr.write(`eval: identities unknown from the folder layout; calibrating on the ${imp.length} listed impostor pairs only\n`);
+    }
+    const table = buildCalibrationTable(imp, modelId, `impostor pairs: ${source}, pipeline ${serviceVariant}`);
+    fs.mkdirSync(path.dirname(tableFile), { recursive: true });
+    fs.writeFileSync(tableFile, `${JSON.stringify(table, null, 2)}\n`);
+    process.stderr.write(`eval: wrote ${tableFile} (${table.points.length} points, ${table.impostorPairs} impostor pairs)\n`);
   }
   let cal: Calibration | null = null;
   try {
-    cal = createCalibrationStore()(modelId);
+    cal = createCalibrationStore(calibrationDirs(config.face.modelsDir))(modelId);
   } catch {
     cal = null;
   }
@@ -329,7 +352,7 @@ async function verification() {
     serviceThreshold = cal.thresholdFor(config.matching.verifyTargetFmr);
     accuracy = round(accuracyAt(scored, serviceThreshold), 5);
     calibration = {
-      table: path.relative(process.cwd(), calibrationFile(modelId)),
+      table: path.relative(process.cwd(), tableFile),
       listedPairs: calibrationCheck(cal, scored.filter((p) => !p.same).map((p) => p.score)),
       ...(svc.allPairs ? { allPairs: calibrationCheck(cal, (svc.allPairs as { impostorScores: (number | null)[] }).impostorScores) } : {}),
     };

@@ -10,7 +10,7 @@ import type { FaceEngine } from './domain/face.types';
 import { NotReadyError } from './domain/errors';
 import { createSearchService } from './domain/search.service';
 import { createSubjectService } from './domain/subject.service';
-import { createCalibrationStore } from './infra/calibration.store';
+import { calibrationDirs, createCalibrationStore } from './infra/calibration.store';
 import { createImageCipher, resolveImageKey } from './infra/crypto/image-cipher';
 import { createAnchorRepo } from './infra/db/anchor.repo';
 import { createAuditRepo } from './infra/db/audit.repo';
@@ -47,7 +47,7 @@ export async function compose(opts: ComposeOptions) {
   const faces = createFaceRepo();
   const subjectRepo = createSubjectRepo();
   const keys = createKeyService({ db, keys: createKeyRepo(), audit });
-  const calibration = createCalibrationStore();
+  const calibration = createCalibrationStore(calibrationDirs(config.face.modelsDir));
   const metrics = createMetrics({
     queueDepth: () => engine?.queueDepth() ?? 0,
     galleryTemplates: async () => (migrated ? faces.countTemplates(db) : 0),
@@ -123,8 +123,17 @@ export async function compose(opts: ComposeOptions) {
             queueLimit: config.face.queueLimit,
             maxPixels: config.limits.imagePixels,
             maxBytes: config.limits.uploadBytes,
+            maxAnalysisPixels: config.face.maxAnalysisPixels,
             minDetectionScore: config.face.minDetectionScore,
             modelId: config.face.model,
+            modelsDir: config.face.modelsDir,
+            minFacePx: config.face.minFacePx,
+            jobTimeoutMs: config.face.jobTimeoutMs,
+            observe: {
+              stage: (stage, seconds) => metrics.inference.observe({ stage }, seconds),
+              workerRestart: (reason) => metrics.workerRestarts.inc({ reason }),
+              rejected: (reason) => metrics.rejections.inc({ reason }),
+            },
           });
         });
       const e = await factory();

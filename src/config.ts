@@ -31,7 +31,16 @@ const schema = z.object({
   FACE_WORKERS: z.coerce.number().int().min(1).max(64).default(() => Math.min(64, cpuBudget().cpus)),
   /** Requests allowed to wait for a worker; beyond this the service answers 503 OVERLOADED. */
   FACE_QUEUE_LIMIT: intFrom(16, 0, 10_000),
-  FACE_MIN_DETECTION_SCORE: numFrom(0.5, 0.05, 0.99),
+  /** Detector confidence cut; unset → the model's own (its manifest: 0.7 for UltraFace, 0.5 for face-api's SSD). */
+  FACE_MIN_DETECTION_SCORE: z.coerce.number().min(0.05).max(0.99).optional(),
+  /** A folder with a deployment's own model manifests, ONNX files and calibration/ tables (README, "Bring your own model"). */
+  FACE_MODELS_DIR: z.string().min(1).optional(),
+  /** Smallest face side in pixels the tiled detection looks for in large photos (ONNX models). */
+  FACE_MIN_FACE_PX: intFrom(40, 16, 1000),
+  /** Larger images are downscaled to this many pixels while decoding (bounds memory per request: 3 bytes a pixel). */
+  FACE_MAX_ANALYSIS_PIXELS: intFrom(4096 * 4096, 100_000, 100_000_000),
+  /** An image analysis running longer than this stops its worker (422 IMAGE_UNPROCESSABLE); the worker is replaced. */
+  FACE_JOB_TIMEOUT_MS: intFrom(30_000, 1_000, 600_000),
 
   /** Screening threshold stated as a target false-match rate, converted through the model's calibration table. */
   SCREENING_TARGET_FMR: numFrom(1e-4, 1e-7, 0.5),
@@ -73,7 +82,11 @@ export interface Config {
     readonly model: string;
     readonly workers: number;
     readonly queueLimit: number;
-    readonly minDetectionScore: number;
+    readonly minDetectionScore?: number;
+    readonly modelsDir?: string;
+    readonly minFacePx: number;
+    readonly maxAnalysisPixels: number;
+    readonly jobTimeoutMs: number;
   };
   readonly matching: {
     readonly screeningTargetFmr: number;
@@ -118,6 +131,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       workers: e.FACE_WORKERS,
       queueLimit: e.FACE_QUEUE_LIMIT,
       minDetectionScore: e.FACE_MIN_DETECTION_SCORE,
+      modelsDir: e.FACE_MODELS_DIR ? path.resolve(e.FACE_MODELS_DIR) : undefined,
+      minFacePx: e.FACE_MIN_FACE_PX,
+      maxAnalysisPixels: e.FACE_MAX_ANALYSIS_PIXELS,
+      jobTimeoutMs: e.FACE_JOB_TIMEOUT_MS,
     },
     matching: {
       screeningTargetFmr: e.SCREENING_TARGET_FMR,

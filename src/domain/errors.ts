@@ -114,6 +114,16 @@ export class OverloadedError extends AppError {
   }
 }
 
+/**
+ * The engine could not analyse an image it had accepted (its worker crashed, ran out of memory or overran its time): 422, as the
+ * input is the likely cause; the worker has been replaced and other requests are unaffected.
+ */
+export class AnalysisFailedError extends AppError {
+  constructor(message: string) {
+    super('IMAGE_UNPROCESSABLE', 422, `${message}. The image could not be analysed; nothing was stored.`);
+  }
+}
+
 export class ConflictError extends AppError {
   constructor(message: string) {
     super('CONFLICT', 409, message);

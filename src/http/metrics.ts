@@ -21,9 +21,21 @@ export function createMetrics(opts: { queueDepth?: () => number; galleryTemplate
   });
   const inference = new Histogram({
     name: 'facematch_inference_seconds',
-    help: 'Face engine time per stage (decode, detect, embed, total).',
+    help: 'Face engine time per image and stage (decode, detect, landmarks, align, embed).',
     labelNames: ['stage'] as const,
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+  });
+  const workerRestarts = new Counter({
+    name: 'facematch_face_worker_restarts_total',
+    help: 'Inference workers replaced after a crash, an out-of-memory or an overrunning job.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: 'facematch_inference_rejections_total',
+    help: 'Requests refused by the face engine before decoding (503 OVERLOADED).',
+    labelNames: ['reason'] as const,
     registers: [registry],
   });
   const searches = new Counter({
@@ -52,6 +64,8 @@ export function createMetrics(opts: { queueDepth?: () => number; galleryTemplate
   return {
     registry,
     inference,
+    workerRestarts,
+    rejections,
     searches,
     middleware(req: Request, res: Response, next: NextFunction) {
       const end = latency.startTimer();

@@ -7,6 +7,7 @@ import {
   MODELS_DIR,
   readManifest,
   readVerifiedCentre,
+  readVerifiedOnnx,
   readVerifiedWeights,
   weightsSha256,
 } from '../../src/infra/face/model-manifest';
@@ -17,19 +18,28 @@ describe('model manifests', () => {
     const all = listManifests();
     expect(all.has(DEFAULT_MODEL_ID)).toBe(true);
     for (const m of all.values()) {
-      const nets = readVerifiedWeights(m);
-      expect(nets.map((n) => n.role)).toEqual(['detector', 'landmarks', 'embedder']);
-      expect(nets.map((n) => n.name).slice(0, 2)).toEqual(['ssdMobilenetv1', 'faceLandmark68Net']);
-      if (nets[2]!.kind === 'graph') expect(m.pipeline.output).toBeTruthy();
+      if (m.runtime === 'onnx') {
+        const nets = readVerifiedOnnx(m);
+        expect(nets.map((n) => [n.net.role, n.net.onnx!.format])).toEqual([['detector', 'ultraface'], ['landmarks', 'landmarks68'], ['embedder', 'embedding']]);
+        expect(m.licence).toBeDefined();
+      } else {
+        const nets = readVerifiedWeights(m);
+        expect(nets.map((n) => n.role)).toEqual(['detector', 'landmarks', 'embedder']);
+        expect(nets.map((n) => n.name).slice(0, 2)).toEqual(['ssdMobilenetv1', 'faceLandmark68Net']);
+        if (nets[2]!.kind === 'graph') expect(m.pipeline.output).toBeTruthy();
+      }
       expect(readVerifiedCentre(m)?.length ?? m.embeddingSize).toBe(m.embeddingSize);
       expect(fs.existsSync(calibrationFile(m.id))).toBe(true);
     }
   });
 
-  it('refuses to load a weight file whose SHA-256 differs from the manifest, naming the file', () => {
-    const m = structuredClone(readManifest());
-    m.models[2]!.files[1]!.sha256 = '0'.repeat(64);
-    expect(() => readVerifiedWeights(m)).toThrow(new RegExp(`${m.models[2]!.files[1]!.path.replace(/[.]/g, '\\.')} fails its SHA-256 check`));
+  it('refuses to load a weight file whose SHA-256 differs from the manifest, naming the file (both runtimes)', () => {
+    const tfjs = structuredClone(readManifest('ssd-faceres-1024-flip@hm3.0.4'));
+    tfjs.models[2]!.files[1]!.sha256 = '0'.repeat(64);
+    expect(() => readVerifiedWeights(tfjs)).toThrow(new RegExp(`${tfjs.models[2]!.files[1]!.path.replace(/[.]/g, '\\.')} fails its SHA-256 check`));
+    const onnx = structuredClone(readManifest(DEFAULT_MODEL_ID));
+    onnx.models[2]!.files[0]!.sha256 = '0'.repeat(64);
+    expect(() => readVerifiedOnnx(onnx)).toThrow(/fr_feature\.onnx fails its SHA-256 check/);
   });
 
   it('checks the centre file too, and the centre is part of the weights digest stored with every template', () => {

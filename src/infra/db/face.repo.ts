@@ -32,7 +32,7 @@ export interface KnnQuery {
 }
 
 /** Embedding sizes with an HNSW index (see migrations): one partial index per size on `embedding::vector(N)`. */
-const INDEXED_DIMS = [128, 1024] as const;
+const INDEXED_DIMS = [128, 512, 1024] as const;
 
 /**
  * kNN SQL per embedding size. The dimension is a code constant from INDEXED_DIMS (the cast must be literal for the planner

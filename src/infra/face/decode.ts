@@ -14,6 +14,11 @@ export interface DecodedImage extends RawImage {
   /** SHA-256 (hex) of the uploaded bytes exactly as received (before any decoding). */
   sha256: string;
   format: 'jpeg' | 'png' | 'webp';
+  /** Upright size of the image as uploaded; `width`/`height` are the analysed copy's (smaller when over maxAnalysisPixels). */
+  originalWidth: number;
+  originalHeight: number;
+  /** Analysed pixels per original pixel (1 unless downscaled). */
+  scale: number;
 }
 
 export interface DecodeLimits {
@@ -21,7 +26,15 @@ export interface DecodeLimits {
   maxPixels: number;
   /** Refuse (PAYLOAD_TOO_LARGE, 413) inputs longer than this. The HTTP layer normally enforces it first. */
   maxBytes: number;
+  /**
+   * Images above this many pixels are downscaled while decoding (libvips shrink-on-load for JPEG) to fit it, so the raw copy
+   * held and sent to a worker is at most 3 × this many bytes (default DEFAULT_MAX_ANALYSIS_PIXELS).
+   */
+  maxAnalysisPixels?: number;
 }
+
+/** 4096 x 4096: a 48 MB raw copy at most. A face small enough to vanish at this size has too few pixels to identify anyway. */
+export const DEFAULT_MAX_ANALYSIS_PIXELS = 4096 * 4096;
 
 const WHITE = { r: 255, g: 255, b: 255 };
 
@@ -54,10 +67,19 @@ export async function decodeImage(buf: Buffer, limits: DecodeLimits): Promise<De
   const declaredHeight = meta.pageHeight ?? meta.height;
   if (meta.width * declaredHeight > limits.maxPixels) throw new ImageTooLargeError(meta.width, declaredHeight, limits.maxPixels);
 
+  // Upright size: EXIF orientations 5-8 swap width and height.
+  const swap = (meta.orientation ?? 1) >= 5;
+  const originalWidth = swap ? declaredHeight : meta.width;
+  const originalHeight = swap ? meta.width : declaredHeight;
+  const budget = limits.maxAnalysisPixels ?? DEFAULT_MAX_ANALYSIS_PIXELS;
+  const shrink = Math.min(1, Math.sqrt(budget / (originalWidth * originalHeight)));
   let out: { data: Buffer; info: OutputInfo };
   try {
-    out = await input()
-      .rotate()
+    let pipeline = input().rotate();
+    if (shrink < 1) {
+      pipeline = pipeline.resize(Math.max(1, Math.floor(originalWidth * shrink)), Math.max(1, Math.floor(originalHeight * shrink)), { fit: 'fill' });
+    }
+    out = await pipeline
       .toColourspace('srgb')
       .flatten({ background: WHITE })
       .removeAlpha()
@@ -69,5 +91,5 @@ export async function decodeImage(buf: Buffer, limits: DecodeLimits): Promise<De
   }
   const { info, data } = out;
   if (info.channels !== 3) throw new UnsupportedMediaTypeError(`Unexpected channel count ${info.channels} after decoding.`);
-  return { data, width: info.width, height: info.height, sha256, format };
+  return { data, width: info.width, height: info.height, sha256, format, originalWidth, originalHeight, scale: info.width / originalWidth };
 }

@@ -1,25 +1,42 @@
 import sharp from 'sharp';
-import type { AnalyzedImage, AnalyzeOptions, DetectedFace, FaceEngine, ModelInfo } from '../../domain/face.types';
-import { createFaceAnalyzer, type FaceAnalysis, type StageTimings } from './analyzer';
+import type { AnalyzedImage, AnalyzeOptions, Box, DetectedFace, FaceEngine, ModelInfo } from '../../domain/face.types';
+import type { FaceAnalysis, StageTimings } from './analysis.types';
 import type { BackendKind } from './backend';
-import { decodeImage, type DecodeLimits } from './decode';
-import { createWorkerPool } from './worker-pool';
+import { decodeImage, type DecodedImage, type DecodeLimits } from './decode';
+import { createFaceAnalyzer } from './runtime';
+import { createWorkerPool, type Admission } from './worker-pool';
 
 /**
- * The FaceEngine the domain uses: decode (sharp, main thread — async on libuv's pool) → analyse (worker pool) → plain data.
- * Decode errors surface as AppErrors (415 / 413 / 422 IMAGE_TOO_LARGE); a full queue as OverloadedError (503).
+ * The FaceEngine the domain uses: admit (a place in the worker pool, or 503 at once) → decode (sharp, main thread, async on
+ * libuv's pool; large images downscaled while decoding) → analyse (worker pool) → plain data in the uploaded image's pixels.
+ * Decode errors surface as AppErrors (415 / 413 / 422 IMAGE_TOO_LARGE); a full pool as OverloadedError (503).
  */
 export interface FaceEngineConfig extends DecodeLimits {
-  /** `auto` = tfjs-node when installed, else wasm; `cpu` only when asked for (see backend.ts). */
+  /** tfjs models: `auto` = tfjs-node when installed, else wasm; `cpu` only when asked for (see backend.ts). */
   backend: BackendKind;
   /** Inference worker threads (default: one per CPU). */
   workers: number;
   /** Requests allowed to wait for a worker before 503 OVERLOADED. */
   queueLimit: number;
-  /** SSD confidence cut (default 0.5). */
+  /** Detector confidence cut (default: the model's own). */
   minDetectionScore?: number;
-  /** Which models/*.manifest.json to run (FACE_MODEL; default DEFAULT_MODEL_ID). */
+  /** Which model manifest to run (FACE_MODEL; default DEFAULT_MODEL_ID). */
   modelId?: string;
+  /** FACE_MODELS_DIR: a deployment's own manifests and weights. */
+  modelsDir?: string;
+  /** Smallest face side (pixels) the ONNX pipeline's tiled detection looks for. */
+  minFacePx?: number;
+  /** A job running longer than this stops its worker (IMAGE_UNPROCESSABLE); default 30 s. */
+  jobTimeoutMs?: number;
+  /** Observers for /metrics. */
+  observe?: EngineObserver;
+}
+
+export interface EngineObserver {
+  /** Seconds spent in one stage of one image: decode, detect, landmarks, align, embed. */
+  stage?(stage: 'decode' | 'detect' | 'landmarks' | 'align' | 'embed', seconds: number): void;
+  workerRestart?(reason: 'crash' | 'timeout'): void;
+  rejected?(reason: 'overloaded'): void;
 }
 
 /** Stage timings (ms) attached to every result for /metrics and logs. */
@@ -38,8 +55,9 @@ export interface FaceEngineWithStats extends FaceEngine {
   readonly warmUpMs: number;
 }
 
-async function toDetectedFace(f: FaceAnalysis): Promise<DetectedFace> {
-  const face: DetectedFace = { box: f.box, detectionScore: f.detectionScore, quality: f.quality, embedding: f.embedding };
+async function toDetectedFace(f: FaceAnalysis, scale: number): Promise<DetectedFace> {
+  const box: Box = scale === 1 ? f.box : { x: f.box.x / scale, y: f.box.y / scale, width: f.box.width / scale, height: f.box.height / scale };
+  const face: DetectedFace = { box, detectionScore: f.detectionScore, quality: f.quality, embedding: f.embedding };
   if (f.variants) face.variants = f.variants;
   if (f.crop) {
     face.cropJpeg = await sharp(Buffer.from(f.crop.data.buffer, f.crop.data.byteOffset, f.crop.data.byteLength), {
@@ -51,29 +69,42 @@ async function toDetectedFace(f: FaceAnalysis): Promise<DetectedFace> {
   return face;
 }
 
+type Run = (img: DecodedImage, o: AnalyzeOptions) => Promise<{ faces: FaceAnalysis[]; timings: Partial<EngineTimings> }>;
+
 function engineFrom(
   model: ModelInfo,
   warmUpMs: number,
-  limits: DecodeLimits,
-  run: (img: Awaited<ReturnType<typeof decodeImage>>, o: AnalyzeOptions) => Promise<{ faces: FaceAnalysis[]; timings: Partial<EngineTimings> }>,
+  cfg: FaceEngineConfig | Omit<FaceEngineConfig, 'workers' | 'queueLimit'>,
+  admit: () => { run: Run; release(): void },
   queueDepth: () => number,
   close: () => Promise<void>,
 ): FaceEngineWithStats {
+  const observe = cfg.observe ?? {};
   return {
     model,
     warmUpMs,
     async analyze(image, options = {}) {
       const t0 = performance.now();
-      const img = await decodeImage(image, limits);
-      const decodeMs = performance.now() - t0;
-      const { faces, timings } = await run(img, options);
-      return {
-        sha256: img.sha256,
-        width: img.width,
-        height: img.height,
-        faces: await Promise.all(faces.map(toDetectedFace)),
-        timings: { ...timings, decodeMs, totalMs: performance.now() - t0 },
-      };
+      const place = admit();
+      try {
+        const img = await decodeImage(image, cfg);
+        const decodeMs = performance.now() - t0;
+        const { faces, timings } = await place.run(img, options);
+        observe.stage?.('decode', decodeMs / 1000);
+        for (const stage of ['detect', 'landmarks', 'align', 'embed'] as const) {
+          const v = timings[`${stage}Ms`];
+          if (v !== undefined) observe.stage?.(stage, v / 1000);
+        }
+        return {
+          sha256: img.sha256,
+          width: img.originalWidth,
+          height: img.originalHeight,
+          faces: await Promise.all(faces.map((f) => toDetectedFace(f, img.scale))),
+          timings: { ...timings, decodeMs, totalMs: performance.now() - t0 },
+        };
+      } finally {
+        place.release();
+      }
     },
     queueDepth,
     close,
@@ -86,20 +117,35 @@ export async function createFaceEngine(cfg: FaceEngineConfig): Promise<FaceEngin
     backend: cfg.backend,
     minDetectionScore: cfg.minDetectionScore,
     modelId: cfg.modelId,
+    modelsDir: cfg.modelsDir,
+    minFacePx: cfg.minFacePx,
     size: cfg.workers,
     queueLimit: cfg.queueLimit,
+    jobTimeoutMs: cfg.jobTimeoutMs,
+    onWorkerRestart: (reason) => cfg.observe?.workerRestart?.(reason),
   });
-  return engineFrom(pool.model, pool.warmUpMs, cfg, (img, o) => pool.run(img, o), pool.queueDepth, () => pool.close());
+  const admit = () => {
+    let place: Admission;
+    try {
+      place = pool.admit();
+    } catch (e) {
+      cfg.observe?.rejected?.('overloaded');
+      throw e;
+    }
+    return { run: (img: DecodedImage, o: AnalyzeOptions) => place.run(img, o), release: () => place.release() };
+  };
+  return engineFrom(pool.model, pool.warmUpMs, cfg, admit, pool.queueDepth, () => pool.close());
 }
 
 /**
  * Same engine, analysing on the calling thread (no workers, no queue): for scripts, evaluation and tests. It blocks the event
- * loop during inference, so the service never uses it. `numTensors()` exposes tfjs's live tensor count for leak tests.
+ * loop during inference, so the service never uses it. `numTensors()` exposes tfjs's live tensor count for leak tests (0 on ONNX).
  */
 export async function createInProcessFaceEngine(
   cfg: Omit<FaceEngineConfig, 'workers' | 'queueLimit'>,
 ): Promise<FaceEngineWithStats & { numTensors(): number }> {
-  const analyzer = await createFaceAnalyzer({ backend: cfg.backend, minDetectionScore: cfg.minDetectionScore, modelId: cfg.modelId });
-  const engine = engineFrom(analyzer.model, analyzer.warmUpMs, cfg, (img, o) => analyzer.analyze(img, o), () => 0, async () => undefined);
+  const analyzer = await createFaceAnalyzer(cfg);
+  const admit = () => ({ run: ((img, o) => analyzer.analyze(img, o)) as Run, release: () => undefined });
+  const engine = engineFrom(analyzer.model, analyzer.warmUpMs, cfg, admit, () => 0, async () => undefined);
   return { ...engine, numTensors: () => analyzer.numTensors() };
 }

