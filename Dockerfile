@@ -16,6 +16,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# npm run keys | verify-audit | audit:anchor | reembed run dist/scripts/*.js through bin/run-script.js (no tsx, no sources).
+COPY bin ./bin
 COPY migrations ./migrations
 COPY models ./models
 RUN mkdir -p /data && chown node:node /data

@@ -5,6 +5,8 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 120000,
+  // Every supertest response is validated against the app's /openapi.json (a drift fails the test that received it).
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/contract.setup.ts'],
   // Model tests load TensorFlow.js WASM; one worker keeps memory and CPU predictable on a 2-core machine.
   maxWorkers: 1,
 };

@@ -1,13 +1,14 @@
 /**
  * Verifies an audit export (NDJSON from GET /v1/audit/export) offline, with no database:
  *
- *   npm run verify-audit -- facematch-audit.ndjson
+ *   npm run verify-audit -- facematch-audit.ndjson      (a relative path is taken from the directory npm was run in)
  *
  * Prints the result JSON and exits 0 when the chain verifies, 1 when it does not (or the file is unreadable).
  * A full export verifies from genesis; a partial one (exported with from=) from its first event's prevHash, which proves the
  * events are unaltered and gap-free among themselves. Tie it to history by comparing a seq/hash with a stored anchor.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
 import { ChainVerifier, GENESIS_HASH, type AuditEvent, type ChainVerification } from '../src/domain/audit-chain';
 
@@ -59,7 +60,8 @@ export async function verifyAuditFile(file: string): Promise<ExportVerification>
 async function main() {
   const file = process.argv[2];
   if (!file) throw new Error('usage: npm run verify-audit -- <export.ndjson>');
-  const result = await verifyAuditFile(file);
+  // npm runs scripts in the project folder; a relative path means the caller's folder (INIT_CWD, set by npm).
+  const result = await verifyAuditFile(path.resolve(process.env.INIT_CWD ?? process.cwd(), file));
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exitCode = result.ok ? 0 : 1;
 }

@@ -41,7 +41,10 @@ export function buildApp(deps: AppDeps): Express {
   app.use(securityHeaders);
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.middleware);
-  app.use(opsRouter({ checks: deps.readiness, metrics: deps.metrics, openapi, version: deps.version ?? '0.1.0' }));
+  const version = deps.version ?? '0.1.0';
+  app.use(opsRouter({ checks: deps.readiness, metrics: deps.metrics, openapi, version }));
+  // The document /openapi.json serves, for in-process readers (the contract check in the test helpers).
+  app.locals.openapiDocument = () => openapi.document(version);
 
   const v1 = express.Router();
   const clock = deps.clock ?? Date.now;

@@ -1,6 +1,6 @@
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { cpuBudget } from './infra/cpu-budget';
 import { DEFAULT_MODEL_ID } from './infra/face/model-manifest';
 
 /**
@@ -29,7 +29,8 @@ const schema = z.object({
   FACE_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   /** Model id of a models/*.manifest.json: detector, embedder and pipeline. Templates keep it; searches compare like with like. */
   FACE_MODEL: z.string().min(1).default(DEFAULT_MODEL_ID),
-  FACE_WORKERS: intFrom(Math.max(1, os.cpus().length), 1, 64),
+  /** Inference worker threads, one model copy each. Default: the CPUs this process may use (affinity and cgroup quota). */
+  FACE_WORKERS: z.coerce.number().int().min(1).max(64).default(() => Math.min(64, cpuBudget().cpus)),
   /** Requests allowed to wait for a worker; beyond this the service answers 503 OVERLOADED. */
   FACE_QUEUE_LIMIT: intFrom(16, 0, 10_000),
   /** Detector confidence cut; unset → the model's own (its manifest: 0.7 for UltraFace, 0.5 for face-api's SSD). */

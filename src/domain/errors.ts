@@ -39,9 +39,20 @@ export class ValidationError extends AppError {
   }
 }
 
+/** `purpose` is missing (alone or with `caseRef`): no search runs without a stated reason. */
 export class PurposeRequiredError extends AppError {
   constructor(missing: string[]) {
-    super('PURPOSE_REQUIRED', 400, `Every search states why it is run: ${missing.join(' and ')} required.`, { missing });
+    const also = missing.includes('caseRef') ? ' The case reference (`caseRef`) is missing too.' : '';
+    super('PURPOSE_REQUIRED', 400, `Every search states why it is run: the \`purpose\` field is required.${also}`, { missing });
+  }
+}
+
+/** `purpose` is given but `caseRef` is not: the search must name the case file it belongs to. */
+export class CaseRefRequiredError extends AppError {
+  constructor() {
+    super('CASE_REF_REQUIRED', 400, 'Every search names the case it is run for: the `caseRef` field (your case or file reference) is required.', {
+      missing: ['caseRef'],
+    });
   }
 }
 

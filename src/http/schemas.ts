@@ -19,6 +19,23 @@ const intText = (min: number, max: number) =>
 const decimalText = (min: number, max: number) =>
   z.union([z.number(), z.string().regex(/^[0-9]{1,9}(\.[0-9]{1,12})?$/, 'a decimal number').transform(Number)]).pipe(z.number().min(min).max(max));
 
+const INSTANT_HINT = 'expected an ISO 8601 date (2026-01-31, midnight UTC) or date-time with a zone (2026-01-31T09:30:00Z)';
+/** A query instant (`from`, `to`): an ISO 8601 date or date-time with Z or an offset; parsed to a Date. */
+const instant = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/, INSTANT_HINT)
+  .transform((v, ctx) => {
+    const [y, m, day] = v.slice(0, 10).split('-').map(Number) as [number, number, number];
+    const calendar = new Date(Date.UTC(y, m - 1, day));
+    const d = new Date(v);
+    if (Number.isNaN(d.getTime()) || calendar.getUTCMonth() !== m - 1 || calendar.getUTCDate() !== day) {
+      ctx.addIssue({ code: 'custom', message: `${INSTANT_HINT}; ${v} is not a calendar date` });
+      return z.NEVER;
+    }
+    return d;
+  })
+  .meta({ description: 'ISO 8601 date (midnight UTC) or date-time with Z or an offset', examples: ['2026-01-31', '2026-01-31T09:30:00Z'] });
+
 export const uuidParam = z.object({ id: z.string().uuid() });
 export const faceParams = z.object({ id: z.string().uuid(), faceId: z.string().uuid() });
 
@@ -73,6 +90,18 @@ export const erasureReceipt = z.object({
 const box = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
 const quality = z.object({ score: z.number().min(0).max(1), issues: z.array(z.string()) });
 
+/** An enrolled face as GET /v1/subjects/{id} lists it (no template, no image). */
+export const faceRecord = z.object({
+  id: z.string().uuid(),
+  subjectId: z.string().uuid(),
+  modelId: z.string(),
+  quality: quality.extend({ metrics: z.record(z.string(), z.number()).optional().describe('the measurements behind the score') }),
+  box,
+  source: z.string().nullable(),
+  createdAt: z.string(),
+});
+export const subjectWithFaces = subject.extend({ faces: z.array(faceRecord) });
+
 export const enrolFields = z.object({ source: z.string().max(500).optional() });
 export const enrolResult = z.object({ faceId: z.string().uuid(), subjectId: z.string().uuid(), quality, box, model: z.string() });
 export const imageQuery = z.object({ variant: z.enum(['crop', 'original']).default('crop') });
@@ -116,8 +145,8 @@ export const searchResult = z.object({
 });
 
 export const listSearchesQuery = z.object({
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  from: instant.optional(),
+  to: instant.optional(),
   caseRef: z.string().max(200).optional(),
   cursor: z.string().optional(),
   limit: intText(1, 200).default(50),
@@ -131,15 +160,19 @@ export const verifyFields = z.object({
 
 export const verifyResult = z.object({
   verificationId: z.string().uuid(),
+  createdAt: z.string(),
   subjectId: z.string().uuid(),
   match: z.boolean(),
   similarity: z.number(),
   estimatedFalseMatchRate: z.number(),
   threshold: z.number(),
+  targetFmr: z.number().describe('VERIFY_TARGET_FMR the threshold was derived from'),
   bestFaceId: z.string().uuid(),
+  probe: z.object({ sha256: z.string(), width: z.number(), height: z.number(), facesDetected: z.number() }),
   humanReviewRequired: z.boolean(),
   reviewReasons: z.array(z.string()),
   model: modelInfo,
+  audit: z.object({ seq: z.number(), hash: z.string() }),
 });
 
 // Oversight: reviews, audit chain, statistics (issue 6).
@@ -174,11 +207,36 @@ export const reviewRecorded = reviewRecord.extend({
   audit: z.object({ seq: z.number(), hash: z.string() }),
 });
 
+/** What GET /v1/searches/{id} adds to the stored result: who ran it, why, and the reviews so far (oldest first). */
+const storedMeta = {
+  purpose: z.string(),
+  caseRef: z.string(),
+  organization: z.string(),
+  keyId: z.string(),
+  reviews: z.array(reviewRecord),
+};
+export const storedSearch = z.union([
+  searchResult.extend({ kind: z.literal('search'), ...storedMeta }),
+  verifyResult.extend({ kind: z.literal('verify'), ...storedMeta }),
+]);
+
+export const searchListItem = z.object({
+  searchId: z.string().uuid(),
+  kind: z.enum(['search', 'verify']),
+  createdAt: z.string(),
+  mode: z.enum(['investigative', 'screening', 'verify']),
+  purpose: z.string(),
+  caseRef: z.string(),
+  organization: z.string(),
+  keyId: z.string(),
+  humanReviewRequired: z.boolean().nullable(),
+});
+
 export const reportQuery = z.object({ format: z.enum(['json', 'html']).default('json') });
 
 const window = {
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  from: instant.optional().describe('inclusive start: ISO 8601 date (midnight UTC) or date-time with Z or an offset'),
+  to: instant.optional().describe('exclusive end: ISO 8601 date (midnight UTC) or date-time with Z or an offset'),
 };
 
 export const auditEventsQuery = z.object({

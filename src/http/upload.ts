@@ -16,6 +16,7 @@ export function imageUpload(maxBytes: number) {
 
 export function requireImage(req: Request): Buffer {
   const f = (req as Request & { file?: Express.Multer.File }).file;
-  if (!f || f.size === 0) throw new ValidationError('A multipart field `image` with one JPEG, PNG or WebP file is required.');
+  if (!f) throw new ValidationError('A multipart field `image` with one JPEG, PNG or WebP file is required.', [{ path: 'image', message: 'required' }]);
+  if (f.size === 0) throw new ValidationError('The uploaded `image` file is empty (0 bytes).', [{ path: 'image', message: 'the file is empty' }]);
   return f.buffer;
 }

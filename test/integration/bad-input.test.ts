@@ -61,12 +61,12 @@ describe.each(backends())('bad inputs on $name', (backend) => {
     expect(res.body.requestId).toEqual(expect.any(String));
   };
 
-  it('returns 400 PURPOSE_REQUIRED when purpose or caseRef is missing, before looking at the image', async () => {
+  it('returns 400 PURPOSE_REQUIRED or CASE_REF_REQUIRED when purpose or caseRef is missing, before looking at the image', async () => {
     const before = await counts();
     expectError(await search(sample(1), { caseRef: 'c' }), 400, 'PURPOSE_REQUIRED');
     expectError(await search(sample(1), { purpose: '  ', caseRef: 'c' }), 400, 'PURPOSE_REQUIRED');
     const r = await search(randomBytes(100), { purpose: 'p' });
-    expectError(r, 400, 'PURPOSE_REQUIRED');
+    expectError(r, 400, 'CASE_REF_REQUIRED');
     expect(r.body.error.details.missing).toEqual(['caseRef']);
     expect(await counts()).toEqual(before);
   });

@@ -9,6 +9,8 @@ export interface ReadinessCheck {
 }
 
 /** Unauthenticated operational endpoints: liveness, readiness (every check must pass), Prometheus metrics, the contract. */
+const readiness = z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.boolean()) });
+
 export function opsRouter(deps: { checks: ReadinessCheck[]; metrics: Metrics; openapi: OpenApi; version: string }): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => {
@@ -41,10 +43,11 @@ export function opsRouter(deps: { checks: ReadinessCheck[]; metrics: Metrics; op
       path: '/readyz',
       summary: 'Readiness: database reachable and migrated, models loaded and warmed',
       responses: {
-        200: { description: 'Ready', schema: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }) },
-        503: { description: 'Not ready (Retry-After)' },
+        200: { description: 'Ready', schema: readiness },
+        503: { description: 'Not ready (Retry-After); checks name what is not', schema: readiness },
       },
     },
+    { method: 'get', path: '/openapi.json', summary: 'This document (OpenAPI 3.1)', responses: { 200: { description: 'The OpenAPI document', schema: z.object({ openapi: z.string() }).passthrough() } } },
     { method: 'get', path: '/metrics', summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text', contentType: 'text/plain' } } },
   );
   return r;

@@ -38,17 +38,26 @@ export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportSer
       path: '/v1/searches/{id}/reviews',
       summary:
         'Record a review decision on one candidate. 400 if (faceIndex, subjectId) is not a candidate of the search, 403 on a search the same key ran, 404 for another organization\'s search, 409 when this key already decided on this candidate. Confirmed needs two different reviewer keys; one rejection blocks.',
+      tag: 'reviews',
       roles: ['reviewer'],
       body: s.reviewBody,
+      errors: { 409: 'CONFLICT: this key already decided on this candidate' },
       responses: { 201: { description: 'Recorded, with the candidate\'s review state after it and its audit event', schema: s.reviewRecorded } },
     },
     {
       method: 'get',
       path: '/v1/searches/{id}/report',
       summary: 'Case-file report: parameters, probe hash, all candidates with scores and FMRs, all reviews and review states, and the audit events (seq, hash) covering them. format=html gives a printable self-contained page.',
+      tag: 'reviews',
       roles: ['searcher', 'reviewer', 'auditor'],
       query: s.reportQuery,
-      responses: { 200: { description: 'Report (JSON, or text/html with format=html)', schema: z.object({ reportVersion: z.literal(1) }).passthrough() } },
+      responses: {
+        200: {
+          description: 'Report (JSON, or with format=html a self-contained, script-free text/html page)',
+          schema: z.object({ reportVersion: z.literal(1) }).passthrough(),
+          alternatives: { 'text/html': z.string() },
+        },
+      },
     },
   );
   return r;

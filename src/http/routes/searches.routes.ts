@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
-import { PurposeRequiredError } from '../../domain/errors';
+import { CaseRefRequiredError, PurposeRequiredError } from '../../domain/errors';
 import type { SearchService } from '../../domain/search.service';
 import { principalOf, requireRole } from '../auth';
 import type { OpenApi } from '../openapi';
@@ -13,7 +13,8 @@ import { parse } from '../validate';
 function requirePurpose(req: Request) {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const missing = ['purpose', 'caseRef'].filter((k) => typeof body[k] !== 'string' || !(body[k] as string).trim());
-  if (missing.length) throw new PurposeRequiredError(missing);
+  if (missing.includes('purpose')) throw new PurposeRequiredError(missing);
+  if (missing.length) throw new CaseRefRequiredError();
 }
 
 export function searchesRouter(deps: { searches: SearchService; uploadBytes: number }, openapi: OpenApi): { searches: Router; verify: Router } {
@@ -73,14 +74,20 @@ export function searchesRouter(deps: { searches: SearchService; uploadBytes: num
     {
       method: 'post',
       path: '/v1/searches',
-      summary: 'Search every face of a probe photo against the gallery (1:N). purpose and caseRef are required (PURPOSE_REQUIRED).',
+      summary: 'Search every face of a probe photo against the gallery (1:N). purpose and caseRef are required (PURPOSE_REQUIRED, or CASE_REF_REQUIRED when only caseRef is missing).',
       roles: ['searcher'],
       multipart: s.searchFields,
       responses: { 200: { description: 'Ranked candidates per probe face, review flag, audit reference', schema: s.searchResult } },
     },
-    { method: 'get', path: '/v1/searches', summary: "List the organization's searches", roles: ['searcher', 'reviewer', 'auditor'], query: s.listSearchesQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(z.object({ searchId: z.string() }).passthrough()), nextCursor: z.string().nullable() }) } } },
-    { method: 'get', path: '/v1/searches/{id}', summary: 'A stored search result (another organization\'s search is 404)', roles: ['searcher', 'reviewer', 'auditor'], responses: { 200: { description: 'Search', schema: s.searchResult } } },
-    { method: 'post', path: '/v1/verify', summary: '1:1 verification of a probe against all templates of a subject (purpose and caseRef required)', roles: ['searcher'], multipart: s.verifyFields, responses: { 200: { description: 'Verification', schema: s.verifyResult } } },
+    { method: 'get', path: '/v1/searches', summary: "List the organization's searches", roles: ['searcher', 'reviewer', 'auditor'], query: s.listSearchesQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(s.searchListItem), nextCursor: z.string().nullable() }) } } },
+    {
+      method: 'get',
+      path: '/v1/searches/{id}',
+      summary: 'A stored search (kind search) or verification (kind verify) with its reviews and each candidate\'s review state (another organization\'s search is 404)',
+      roles: ['searcher', 'reviewer', 'auditor'],
+      responses: { 200: { description: 'Stored result', schema: s.storedSearch } },
+    },
+    { method: 'post', path: '/v1/verify', summary: '1:1 verification of a probe against all templates of a subject (purpose and caseRef required)', roles: ['searcher'], multipart: s.verifyFields, responses: { 200: { description: 'Verification', schema: s.verifyResult } }, errors: { 404: 'NOT_FOUND: no such subject, or no template of it for the active model' } },
   );
   return { searches: r, verify: v };
 }

@@ -77,7 +77,7 @@ export function subjectsRouter(deps: { subjects: SubjectService; uploadBytes: nu
   openapi.add(
     { method: 'post', path: '/v1/subjects', summary: 'Create a watchlist subject', roles: roles.manage, body: s.subjectBody, responses: { 201: { description: 'Created', schema: s.subject } } },
     { method: 'get', path: '/v1/subjects', summary: 'List subjects (due=true: past their review date)', roles: roles.read, query: s.listSubjectsQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(s.subject), nextCursor: z.string().nullable() }) } } },
-    { method: 'get', path: '/v1/subjects/{id}', summary: 'A subject and its enrolled faces', roles: roles.read, responses: { 200: { description: 'Subject', schema: s.subject } } },
+    { method: 'get', path: '/v1/subjects/{id}', summary: 'A subject and its enrolled faces', roles: roles.read, responses: { 200: { description: 'Subject', schema: s.subjectWithFaces } } },
     { method: 'patch', path: '/v1/subjects/{id}', summary: 'Update a subject', roles: roles.manage, body: s.subjectPatch, responses: { 200: { description: 'Updated', schema: s.subject } } },
     { method: 'delete', path: '/v1/subjects/{id}', summary: 'Erase a subject, its templates and images; returns an erasure receipt', roles: roles.manage, responses: { 200: { description: 'Erasure receipt', schema: s.erasureReceipt } } },
     {
@@ -88,7 +88,7 @@ export function subjectsRouter(deps: { subjects: SubjectService; uploadBytes: nu
       multipart: s.enrolFields,
       responses: { 201: { description: 'Enrolled', schema: s.enrolResult } },
     },
-    { method: 'get', path: '/v1/subjects/{id}/faces/{faceId}/image', summary: 'The enrolled image (decrypted): variant=crop|original', roles: roles.read, query: s.imageQuery, responses: { 200: { description: 'Image bytes', contentType: 'image/jpeg' } } },
+    { method: 'get', path: '/v1/subjects/{id}/faces/{faceId}/image', summary: 'The enrolled image (decrypted): variant=crop|original', roles: roles.read, query: s.imageQuery, responses: { 200: { description: 'Image bytes (the crop is JPEG; the original keeps its format)', contentType: 'image/jpeg', alternatives: { 'image/png': undefined, 'image/webp': undefined } } } },
     { method: 'delete', path: '/v1/subjects/{id}/faces/{faceId}', summary: 'Delete one face template and its images', roles: roles.manage, responses: { 204: { description: 'Deleted' } } },
   );
   return r;
