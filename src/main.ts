@@ -34,6 +34,12 @@ async function main() {
     logger.info('registered FACEMATCH_BOOTSTRAP_ADMIN_KEY as the first admin key');
   }
 
+  // Hit-notice webhooks: one delivery pass a second (a pass in progress is never doubled); failures are logged, never thrown.
+  const deliveries = setInterval(() => {
+    system.webhookWorker.tick().catch((e: unknown) => logger.warn({ err: e }, 'webhook delivery pass failed'));
+  }, 1000);
+  deliveries.unref();
+
   await system.startEngine();
 
   let stopping = false;
@@ -46,6 +52,7 @@ async function main() {
       server.closeAllConnections();
     }, config.http.shutdownGraceMs);
     forced.unref();
+    clearInterval(deliveries);
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await system.close();

@@ -114,3 +114,9 @@ export class NotReadyError extends AppError {
     super('NOT_READY', 503, message, undefined, { 'Retry-After': '5' });
   }
 }
+
+export class UnknownWatchlistError extends AppError {
+  constructor(unknown: string[]) {
+    super('UNKNOWN_WATCHLIST', 400, `No watchlist the caller may use here is named: ${unknown.join(', ')}.`, { unknown });
+  }
+}

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * `/openapi.json` serves the result.
  */
 export interface Operation {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string; // OpenAPI form: /v1/subjects/{id}
   summary: string;
   roles?: string[];

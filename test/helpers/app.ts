@@ -31,6 +31,16 @@ export async function startService(db: Db, opts: { env?: Record<string, string>;
   return {
     ...system,
     config,
+    /**
+     * A watchlist of `organization` made through the real watchlist service (and grants to other organizations, if given).
+     * Returns its id.
+     */
+    async watchlist(organization: string, name: string, grants: Array<{ organization: string; access: 'search' | 'screen' }> = []): Promise<string> {
+      const owner = { keyId: `owner-${organization}`, roles: ['admin'] as Role[], organization };
+      const w = await system.watchlists.create(owner, { name, description: null, jurisdiction: 'EU', legalBasis: 'test', retentionDays: null });
+      for (const g of grants) await system.watchlists.grant(owner, w.id, g);
+      return w.id;
+    },
     /** Creates a key through the real key service; returns the bearer header value. */
     async key(roles: Role[], organization: string): Promise<{ id: string; auth: string }> {
       const k = await system.keys.create(admin, { roles, organization, label: 'test' });
