@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { compose } from '../../src/compose';
+import { compose, type ComposeOptions } from '../../src/compose';
 import { loadConfig } from '../../src/config';
 import type { Role } from '../../src/domain/api-key';
 import type { FaceEngine } from '../../src/domain/face.types';
@@ -10,7 +10,10 @@ import { migrate } from '../../src/infra/db/migrate';
 export const BOOTSTRAP_KEY = 'test-bootstrap-admin-key-000000000001';
 
 /** A composed service (real repositories, real database) with the bootstrap admin key registered. */
-export async function startService(db: Db, opts: { env?: Record<string, string>; engine?: FaceEngine; migrateFirst?: boolean } = {}) {
+export async function startService(
+  db: Db,
+  opts: { env?: Record<string, string>; engine?: FaceEngine; migrateFirst?: boolean; webhooks?: ComposeOptions['webhooks'] } = {},
+) {
   // A fresh image key per service, as a PostgreSQL deployment must configure one (embedded mode would make its own).
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -25,6 +28,7 @@ export async function startService(db: Db, opts: { env?: Record<string, string>;
     db,
     logger: pino({ level: 'silent' }),
     ...(opts.engine ? { engineFactory: async () => opts.engine! } : {}),
+    webhooks: opts.webhooks,
   });
   if (opts.migrateFirst !== false) await system.keys.bootstrap(BOOTSTRAP_KEY);
   const admin = { keyId: 'bootstrap', roles: ['admin'] as Role[], organization: '*' };
