@@ -69,15 +69,20 @@ function unitVectors(n: number, dims: number, seed: number): number[][] {
 
 async function seedGallery(db: Db, n: number) {
   const t0 = process.hrtime.bigint();
-  const watchlists = ['wl-large', 'wl-small'];
+  // Watchlists are records since migration 0040: a large one and a 5 % one, both owned by organization `bench`.
+  const watchlists = [randomUUID(), randomUUID()];
+  await db.query(
+    `INSERT INTO watchlist (id, organization, name, jurisdiction, legal_basis) VALUES ($1, 'bench', 'wl-large', 'n/a', 'benchmark'), ($2, 'bench', 'wl-small', 'n/a', 'benchmark')`,
+    watchlists,
+  );
   const batch = 500;
   for (let i = 0; i < n; i += batch) {
     const vs = unitVectors(Math.min(batch, n - i), DIMS, 1000 + i);
     const subjectIds = vs.map(() => randomUUID());
     await db.transaction(async (tx) => {
       await tx.query(
-        `INSERT INTO subject (id, display_name, category, watchlist, legal_basis, organization)
-         SELECT id, 'synthetic', 'other', CASE WHEN random() < 0.05 THEN $2 ELSE $3 END, 'benchmark', 'bench' FROM unnest($1::uuid[]) AS id`,
+        `INSERT INTO subject (id, display_name, category, watchlist_id, legal_basis, organization)
+         SELECT id, 'synthetic', 'other', CASE WHEN random() < 0.05 THEN $2::uuid ELSE $3::uuid END, 'benchmark', 'bench' FROM unnest($1::uuid[]) AS id`,
         [subjectIds, watchlists[1], watchlists[0]],
       );
       await tx.query(
@@ -91,13 +96,14 @@ async function seedGallery(db: Db, n: number) {
 }
 
 async function knnBench(db: Db) {
+  const smallWatchlist = (await db.query<{ id: string }>("SELECT id FROM watchlist WHERE organization = 'bench' AND name = 'wl-small'")).rows[0]!.id;
   const faces = createFaceRepo();
   const probes = unitVectors(50, DIMS, 7);
-  const run = async (watchlists?: string[]) => {
+  const run = async (watchlistIds?: string[]) => {
     const times: number[] = [];
     for (const p of probes) {
       const t0 = process.hrtime.bigint();
-      await db.transaction((tx) => faces.nearestSubjects(tx, { embedding: p, modelId: BENCH_MODEL, topK: 20, watchlists }));
+      await db.transaction((tx) => faces.nearestSubjects(tx, { embedding: p, modelId: BENCH_MODEL, topK: 20, scope: { organization: 'bench', mode: 'investigative', at: new Date(), watchlistIds } }));
       times.push(ms(t0));
     }
     return stats(times);
@@ -111,7 +117,7 @@ async function knnBench(db: Db) {
     );
     return r.rows.map((x) => x['QUERY PLAN']).join('\n');
   });
-  return { dims: DIMS, usesHnsw: new RegExp(`face_embedding_${DIMS}_hnsw`).test(plan), unfiltered: await run(), filteredToSmallWatchlist: await run(['wl-small']) };
+  return { dims: DIMS, usesHnsw: new RegExp(`face_embedding_${DIMS}_hnsw`).test(plan), unfiltered: await run(), filteredToSmallWatchlist: await run([smallWatchlist]) };
 }
 
 async function httpBench(db: Db, label: string) {

@@ -12,6 +12,14 @@ import { NotReadyError } from './domain/errors';
 import { createSearchService } from './domain/search.service';
 import { createSubjectService } from './domain/subject.service';
 import { calibrationDirs, createCalibrationStore } from './infra/calibration.store';
+import { createNoticeService } from './domain/notice.service';
+import { createWatchlistAccess, createWatchlistService } from './domain/watchlist.service';
+import { createWebhookWorker, type RetryPolicy, type WebhookSend } from './domain/webhook.worker';
+import { createNoticeRepo } from './infra/db/notice.repo';
+import { createWatchlistRepo } from './infra/db/watchlist.repo';
+import { createWebhookRepo } from './infra/db/webhook.repo';
+import { noticesRouter } from './http/routes/notices.routes';
+import { watchlistsRouter } from './http/routes/watchlists.routes';
 import { createImageCipher, resolveImageKey } from './infra/crypto/image-cipher';
 import { createAnchorRepo } from './infra/db/anchor.repo';
 import { createAuditRepo } from './infra/db/audit.repo';
@@ -38,6 +46,8 @@ export interface ComposeOptions {
   engineFactory?: () => Promise<FaceEngine>;
   /** Milliseconds clock for the HTTP rate limiters. */
   clock?: () => number;
+  /** Webhook delivery: clock, sender and retry policy (tests drive the worker with their own clock and tick()). */
+  webhooks?: { clock?: () => Date; send?: WebhookSend; retry?: RetryPolicy };
 }
 
 /** Wires repositories, services and the HTTP app with plain factories. Used by main.ts and by the integration tests. */
@@ -63,7 +73,14 @@ export async function compose(opts: ComposeOptions) {
     if (!engine) throw new NotReadyError('The face models are still loading; retry shortly.');
     return engine;
   };
-  const subjects = createSubjectService({ db, subjects: subjectRepo, faces, audit, cipher, engine: requireEngine, enrolMinQuality: config.matching.enrolMinQuality });
+  const watchlistRepo = createWatchlistRepo();
+  const access = createWatchlistAccess({ watchlists: watchlistRepo });
+  const subjects = createSubjectService({ db, subjects: subjectRepo, faces, audit, cipher, engine: requireEngine, enrolMinQuality: config.matching.enrolMinQuality, access });
+  const watchlists = createWatchlistService({ db, watchlists: watchlistRepo, audit, access, eraseSubject: (p, id) => subjects.erase(p, id) });
+  const noticeRepo = createNoticeRepo();
+  const webhookRepo = createWebhookRepo();
+  const notices = createNoticeService({ db, notices: noticeRepo, webhooks: webhookRepo, audit, cipher });
+  const webhookWorker = createWebhookWorker({ db, webhooks: webhookRepo, cipher, ...opts.webhooks });
   const searchRepo = createSearchRepo();
   const reviewRepo = createReviewRepo();
   const searches = createSearchService({
@@ -74,6 +91,8 @@ export async function compose(opts: ComposeOptions) {
     audit,
     reviews: reviewRepo,
     engine: requireEngine,
+    access,
+    notices: noticeRepo,
     calibration,
     settings: config.matching,
     onSearch: (mode) => metrics.searches.inc({ mode }),
@@ -97,6 +116,10 @@ export async function compose(opts: ComposeOptions) {
     ],
     mountV1(v1, openapi) {
       const uploadBytes = config.limits.uploadBytes;
+      v1.use('/watchlists', watchlistsRouter(watchlists, openapi));
+      const n = noticesRouter(notices, openapi);
+      v1.use('/notifications', n.notifications);
+      v1.use('/webhooks', n.webhooks);
       v1.use('/subjects', subjectsRouter({ subjects, uploadBytes }, openapi));
       const s = searchesRouter({ searches, uploadBytes }, openapi);
       v1.use('/searches', s.searches);
@@ -115,6 +138,9 @@ export async function compose(opts: ComposeOptions) {
     subjects,
     searches,
     reviews,
+    watchlists,
+    notices,
+    webhookWorker,
     metrics,
     async startEngine(): Promise<FaceEngine> {
       const factory =

@@ -34,6 +34,11 @@ async function main() {
   const server = createHttpServer(system.app, { headersMs: config.http.headersTimeoutMs, requestMs: config.http.requestTimeoutMs });
   await new Promise<void>((resolve) => server.listen(config.http.port, config.http.host, resolve));
   logger.info({ port: config.http.port, host: config.http.host }, 'listening');
+  // Hit-notice webhooks: one delivery pass a second (a pass in progress is never doubled); failures are logged, never thrown.
+  const deliveries = setInterval(() => {
+    system.webhookWorker.tick().catch((e: unknown) => logger.warn({ err: e }, 'webhook delivery pass failed'));
+  }, 1000);
+  deliveries.unref();
 
   await system.startEngine();
 
@@ -47,6 +52,7 @@ async function main() {
       server.closeAllConnections();
     }, config.http.shutdownGraceMs);
     forced.unref();
+    clearInterval(deliveries);
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await system.close();

@@ -16,7 +16,14 @@ export type AuditEventType =
   | 'key.created'
   | 'key.revoked'
   | 'key.bootstrapped'
-  | 'audit.anchored';
+  | 'audit.anchored'
+  | 'watchlist.created'
+  | 'watchlist.updated'
+  | 'watchlist.deleted'
+  | 'watchlist.granted'
+  | 'watchlist.grant_revoked'
+  | 'webhook.set'
+  | 'webhook.deleted';
 
 export interface AuditActor {
   keyId: string | null;

@@ -142,3 +142,9 @@ export class DatabaseUnavailableError extends AppError {
     });
   }
 }
+
+export class UnknownWatchlistError extends AppError {
+  constructor(unknown: string[]) {
+    super('UNKNOWN_WATCHLIST', 400, `No watchlist the caller may use here is named: ${unknown.join(', ')}.`, { unknown });
+  }
+}

@@ -8,12 +8,15 @@ export type ReviewReason =
   | 'AMBIGUOUS_TOP_CANDIDATES'
   | 'MULTIPLE_PROBE_FACES';
 
+/**
+ * A candidate as stored with a search: ids only. Names are joined when the search is read (search.service `withNames`), so an
+ * erased subject leaves no name behind in stored searches, reports or notices.
+ */
 export interface Candidate {
   rank: number;
   subjectId: string;
-  displayName: string;
   category: string;
-  watchlist: string;
+  watchlistId: string;
   faceId: string;
   similarity: number;
   estimatedFalseMatchRate: number;

@@ -7,7 +7,9 @@ export function createOversightService(d: { db: Db; stats: StatsRepo }) {
   return {
     async stats(p: Principal, w: { from?: Date; to?: Date }) {
       const organization = p.organization === '*' ? null : p.organization;
-      return { from: w.from?.toISOString() ?? null, to: w.to?.toISOString() ?? null, organization: organization ?? '*', ...(await d.stats.stats(d.db, { ...w, organization })) };
+      const window = { ...w, organization };
+      const [usage, sharing] = await Promise.all([d.stats.stats(d.db, window), d.stats.sharing(d.db, window)]);
+      return { from: w.from?.toISOString() ?? null, to: w.to?.toISOString() ?? null, organization: organization ?? '*', ...usage, ...sharing };
     },
   };
 }

@@ -46,7 +46,7 @@ export function renderReportHtml(r: CaseReport): string {
 <h2>Probe faces</h2>${table(['Face', 'Box', 'Quality', 'Candidates'], r.faces.map((f) => [f.faceIndex, f.box, f.quality, f.candidates]))}
 <h2>Candidates (all, including rejected and unreviewed)</h2>${table(
     ['Face', 'Rank', 'Subject', 'Name', 'Category', 'Watchlist', 'Similarity', 'Est. FMR', 'Review state', 'Confirmations', 'Rejections'],
-    r.candidates.map((c) => [c.faceIndex, c.rank, c.subjectId, c.displayName, c.category, c.watchlist, c.similarity, c.estimatedFalseMatchRate, c.review.state, c.review.confirmations, c.review.rejections]),
+    r.candidates.map((c) => [c.faceIndex, c.rank, c.subjectId, c.erased ? '(erased)' : c.displayName, c.category, c.watchlist, c.similarity, c.estimatedFalseMatchRate, c.review.state, c.review.confirmations, c.review.rejections]),
   )}
 <h2>Reviews</h2>${table(
     ['At', 'Face', 'Subject', 'Decision', 'Rationale', 'Reviewer key', 'Organization'],

@@ -10,9 +10,12 @@ import type { ReviewSummary } from './review-state';
 type StoredCandidate = {
   rank: number;
   subjectId: string;
-  displayName: string;
+  /** Joined at read time; null when the subject was erased (then `erased` is true). */
+  displayName: string | null;
+  erased?: boolean;
   category: string;
-  watchlist: string;
+  watchlist: string | null;
+  watchlistId: string;
   faceId: string;
   similarity: number;
   estimatedFalseMatchRate: number;

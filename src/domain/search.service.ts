@@ -10,7 +10,9 @@ import { canSeeOrganization, type Principal } from './api-key';
 import type { Calibration } from './calibration';
 import { similarityFromCosineDistance } from './calibration';
 import { decodeCursor, page } from './cursor';
-import { NoFaceError, NotFoundError } from './errors';
+import { ForbiddenError, NoFaceError, NotFoundError } from './errors';
+import type { NoticeRepo } from '../infra/db/notice.repo';
+import type { WatchlistAccess } from './watchlist.service';
 import type { FaceEngine } from './face.types';
 import { keepCandidates, reviewDecision, type Candidate, type FaceResult, type SearchMode } from './matching-policy';
 import { withReviewState } from './review-state';
@@ -34,6 +36,8 @@ export interface SearchServiceDeps {
   /** When given, `get` attaches each candidate's review state and the search's reviews to the result. */
   reviews?: ReviewRepo;
   engine: () => FaceEngine;
+  access: WatchlistAccess;
+  notices: NoticeRepo;
   calibration: (modelId: string) => Calibration;
   settings: { screeningTargetFmr: number; verifyTargetFmr: number; ambiguityMargin: number; probeMinQuality: number };
   onSearch?: (mode: string) => void;
@@ -47,6 +51,23 @@ const fmrRound = (x: number) => Number(x.toPrecision(3));
 export function createSearchService(d: SearchServiceDeps) {
   const now = d.clock ?? (() => new Date());
   const { db, faces, searches, audit } = d;
+
+  /** Stored candidates carry subject ids only; the current name and watchlist name are joined here (erased → null, erased: true). */
+  async function withNames<R extends Record<string, unknown>>(result: R): Promise<R> {
+    const faceList = Array.isArray(result.faces) ? (result.faces as Array<{ candidates?: Array<{ subjectId: string }> }>) : null;
+    if (!faceList) return result;
+    const names = await d.subjects.names(db, faceList.flatMap((f) => (f.candidates ?? []).map((c) => c.subjectId)));
+    return {
+      ...result,
+      faces: faceList.map((f) => ({
+        ...f,
+        candidates: (f.candidates ?? []).map((c) => {
+          const n = names.get(c.subjectId);
+          return n ? { ...c, displayName: n.displayName, watchlist: n.watchlist } : { ...c, displayName: null, watchlist: null, erased: true };
+        }),
+      })),
+    };
+  }
 
   const modelOf = (e: FaceEngine) => ({ id: e.model.id, detector: e.model.detector, embedder: e.model.embedder, version: e.model.version, weightsSha256: e.model.weightsSha256 });
 
@@ -71,8 +92,45 @@ export function createSearchService(d: SearchServiceDeps) {
     return stored;
   }
 
+  /**
+   * Hit notices for the owners of foreign watchlists whose subjects this search or verification returned at or above the
+   * screening threshold, in the caller's transaction (so they exist exactly when the search does), one per subject.
+   */
+  async function notify(
+    tx: Parameters<Parameters<Db['transaction']>[0]>[0],
+    p: Principal,
+    s: { searchId: string; at: string; mode: string; purpose: string; caseRef: string },
+    hits: Array<{ subjectId: string; watchlistId: string; similarity: number; fmr: number }>,
+    owners: Map<string, string>,
+  ) {
+    const best = new Map<string, (typeof hits)[number]>();
+    for (const h of hits) if ((best.get(h.subjectId)?.similarity ?? -1) < h.similarity) best.set(h.subjectId, h);
+    for (const h of best.values()) {
+      await d.notices.insert(
+        tx,
+        {
+          id: randomUUID(),
+          at: s.at,
+          organization: owners.get(h.subjectId)!,
+          watchlistId: h.watchlistId,
+          subjectId: h.subjectId,
+          searchId: s.searchId,
+          searchingOrganization: p.organization,
+          mode: s.mode,
+          similarity: h.similarity,
+          estimatedFalseMatchRate: h.fmr,
+          purpose: s.purpose,
+          caseRef: s.caseRef,
+        },
+        randomUUID(),
+      );
+    }
+  }
+
   return {
     async search(p: Principal, image: Buffer, params: SearchParams) {
+      // Named watchlists are resolved before any face analysis: one the caller cannot search is UNKNOWN_WATCHLIST, never "no hit".
+      const named = params.watchlists?.length ? await d.access.searchableByRefs(db, p, params.mode, params.watchlists) : undefined;
       const engine = d.engine();
       const analyzed = await engine.analyze(image);
       if (analyzed.faces.length === 0) throw new NoFaceError('No face was found in the probe image.');
@@ -91,23 +149,26 @@ export function createSearchService(d: SearchServiceDeps) {
         // database phase (kNN + insert, milliseconds); inference runs before, outside the transaction.
         await audit.lock(tx);
         const templates = await faces.countTemplates(tx, engine.model.id);
+        const at = new Date(createdAt);
+        const scope = { organization: p.organization, mode: params.mode, at, watchlistIds: named };
+        const owners = new Map<string, string>();
         const faceResults: FaceResult[] = [];
         for (const [faceIndex, f] of analyzed.faces.entries()) {
           const rows = await faces.nearestSubjects(tx, {
             embedding: f.embedding,
             modelId: engine.model.id,
             topK: params.topK,
-            watchlists: params.watchlists,
+            scope,
             categories: params.categories,
           });
           const all: Candidate[] = rows.map((r, i) => {
             const similarity = similarityFromCosineDistance(r.distance);
+            owners.set(r.subjectId, r.owner);
             return {
               rank: i + 1,
               subjectId: r.subjectId,
-              displayName: r.displayName,
               category: r.category,
-              watchlist: r.watchlist,
+              watchlistId: r.watchlistId,
               faceId: r.faceId,
               similarity: round(similarity),
               estimatedFalseMatchRate: fmrRound(calibration.fmrAt(similarity)),
@@ -132,11 +193,14 @@ export function createSearchService(d: SearchServiceDeps) {
           model: modelOf(engine),
         };
         const candidateSummary = faceResults.flatMap((f) =>
-          f.candidates.map((c) => ({ faceIndex: f.faceIndex, subjectId: c.subjectId, faceId: c.faceId, similarity: c.similarity, fmr: c.estimatedFalseMatchRate })),
+          f.candidates.map((c) => ({ faceIndex: f.faceIndex, subjectId: c.subjectId, watchlistId: c.watchlistId, faceId: c.faceId, similarity: c.similarity, fmr: c.estimatedFalseMatchRate })),
         );
-        return record(
+        // The watchlists this search could see (for oversight: searches per watchlist and per partner).
+        const searched = await d.access.searchableIds(tx, p, params.mode);
+        const scopeIds = named ? searched.filter((w) => named.includes(w)) : searched;
+        const stored = await record(
           tx,
-          { id, kind: 'search', organization: p.organization, keyId: p.keyId, mode: params.mode, purpose: params.purpose, caseRef: params.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, params: { ...params }, createdAt },
+          { id, kind: 'search', organization: p.organization, keyId: p.keyId, mode: params.mode, purpose: params.purpose, caseRef: params.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, params: { ...params, watchlistIds: scopeIds }, createdAt },
           // The gallery state searched: the audit chain position just before this search (every gallery change is an event).
           (ev) => ({ ...result, gallery: { templates, snapshot: `${ev.seq - 1}:${ev.prevHash.slice(0, 16)}` } }),
           {
@@ -155,14 +219,22 @@ export function createSearchService(d: SearchServiceDeps) {
           candidateSummary.map((c) => c.subjectId),
           p,
         );
+        const hits = candidateSummary.filter((c) => c.similarity >= policy.screeningThreshold && owners.get(c.subjectId) !== p.organization);
+        await notify(tx, p, { searchId: id, at: createdAt, mode: params.mode, purpose: params.purpose, caseRef: params.caseRef }, hits, owners);
+        return stored;
       });
       d.onSearch?.(params.mode);
-      return out;
+      return withNames(out);
     },
 
     async verify(p: Principal, image: Buffer, subjectId: string, ctx: { purpose: string; caseRef: string }) {
       const subject = await d.subjects.get(db, subjectId);
       if (!subject) throw new NotFoundError('Subject');
+      const { watchlist, access } = await d.access.read(db, p, subject.watchlistId).catch(() => {
+        throw new NotFoundError('Subject');
+      });
+      if (access === 'screen') throw new ForbiddenError('A screen grant allows screening searches only, not 1:1 verification.');
+      if (p.organization === '*' && watchlist.organization !== '*') throw new NotFoundError('Subject');
       const engine = d.engine();
       const analyzed = await engine.analyze(image);
       if (analyzed.faces.length === 0) throw new NoFaceError('No face was found in the probe image.');
@@ -210,6 +282,10 @@ export function createSearchService(d: SearchServiceDeps) {
           [subjectId],
           p,
         );
+        if (match && watchlist.organization !== p.organization) {
+          const hit = { subjectId, watchlistId: watchlist.id, similarity: result.similarity, fmr: result.estimatedFalseMatchRate };
+          await notify(tx, p, { searchId: id, at: createdAt, mode: 'verify', ...ctx }, [hit], new Map([[subjectId, watchlist.organization]]));
+        }
         d.onSearch?.('verify');
         return stored;
       });
@@ -219,7 +295,8 @@ export function createSearchService(d: SearchServiceDeps) {
     async get(p: Principal, id: string): Promise<SearchRecord> {
       const s = await searches.get(db, id);
       if (!s || !canSeeOrganization(p, s.organization)) throw new NotFoundError('Search');
-      return d.reviews ? { ...s, result: withReviewState(s.result, await d.reviews.listBySearch(db, id)) } : s;
+      const result = await withNames(s.result);
+      return d.reviews ? { ...s, result: withReviewState(result, await d.reviews.listBySearch(db, id)) } : { ...s, result };
     },
 
     async list(p: Principal, f: { from?: Date; to?: Date; caseRef?: string; cursor?: string; limit: number }) {

@@ -1,13 +1,15 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AuditRepo } from '../infra/db/audit.repo';
 import type { Db } from '../infra/db/db';
 import type { FaceRepo } from '../infra/db/face.repo';
 import type { SubjectFields, SubjectFilter, SubjectRepo } from '../infra/db/subject.repo';
 import type { ImageCipher } from '../infra/crypto/image-cipher';
+import type { Queryable } from '../infra/db/db';
+import type { WatchlistAccess } from './watchlist.service';
 import { actorOf } from './actor';
 import type { Principal } from './api-key';
 import { page, decodeCursor } from './cursor';
-import { LowQualityError, MultipleFacesError, NoFaceError, NotFoundError, UnsupportedMediaTypeError } from './errors';
+import { ForbiddenError, LowQualityError, MultipleFacesError, NoFaceError, NotFoundError, UnsupportedMediaTypeError } from './errors';
 import type { Box, FaceEngine } from './face.types';
 import { sniffImageType } from './image-format';
 
@@ -19,39 +21,66 @@ export interface SubjectServiceDeps {
   cipher: ImageCipher;
   engine: () => FaceEngine;
   enrolMinQuality: number;
+  access: WatchlistAccess;
   clock?: () => Date;
 }
+
+/** Subject fields as clients send them: `watchlist` is a name or id of one of the caller's organization's watchlists. */
+export type SubjectInput = Omit<SubjectFields, 'watchlistId'> & { watchlist: string };
+
+/** Free text (legal basis, case reference, photo source) enters the audit chain only as a hash: the chain cannot be erased. */
+const sha256 = (v: string | null) => (v === null ? null : createHash('sha256').update(v).digest('hex'));
 
 /** Gallery management: subjects, enrolment (one usable face → template + encrypted images), erasure with a receipt. */
 export function createSubjectService(d: SubjectServiceDeps) {
   const now = d.clock ?? (() => new Date());
   const { db, subjects, faces, audit } = d;
 
-  const mustGet = async (q: Parameters<SubjectRepo['get']>[0], id: string) => {
+  /** A subject on a watchlist the caller cannot read is "not found" (no existence leak). */
+  const mustGet = async (q: Queryable, p: Principal, id: string) => {
     const s = await subjects.get(q, id);
     if (!s) throw new NotFoundError('Subject');
+    try {
+      await d.access.read(q, p, s.watchlistId);
+    } catch (e) {
+      if (e instanceof NotFoundError) throw new NotFoundError('Subject');
+      throw e;
+    }
+    return s;
+  };
+  /** Only the owning organization changes a subject; a grantee that can see it gets 403, anyone else 404. */
+  const mustOwn = async (q: Queryable, p: Principal, id: string) => {
+    const s = await mustGet(q, p, id);
+    const { access } = await d.access.read(q, p, s.watchlistId);
+    if (access !== 'owner') throw new ForbiddenError('Only the organization that owns the watchlist may change its subjects.');
     return s;
   };
 
   return {
-    async create(p: Principal, fields: SubjectFields) {
+    async create(p: Principal, input: SubjectInput) {
+      const { watchlist, ...fields } = input;
       return db.transaction(async (tx) => {
-        const s = await subjects.insert(tx, { id: randomUUID(), organization: p.organization, ...fields });
+        const w = await d.access.ownedByRef(tx, p, watchlist);
+        const s = await subjects.insert(tx, { id: randomUUID(), organization: w.organization, ...fields, watchlistId: w.id });
         await audit.append(tx, {
           type: 'subject.created',
           actor: actorOf(p),
           subjectIds: [s.id],
-          payload: { watchlist: s.watchlist, category: s.category, legalBasis: s.legalBasis, caseRef: s.caseRef, reviewBy: s.reviewBy },
+          payload: { watchlist: w.name, watchlistId: w.id, category: s.category, legalBasisSha256: sha256(s.legalBasis), caseRefSha256: sha256(s.caseRef), reviewBy: s.reviewBy },
         });
         return s;
       });
     },
 
-    get: (id: string) => mustGet(db, id),
+    get: (p: Principal, id: string) => mustGet(db, p, id),
 
-    async list(f: Omit<SubjectFilter, 'after'> & { cursor?: string; due?: boolean }) {
+    async list(p: Principal, f: Omit<SubjectFilter, 'after' | 'visibleTo' | 'watchlistIds'> & { watchlist?: string; cursor?: string; due?: boolean }) {
+      const watchlistIds = f.watchlist ? await d.access.readableByRefs(db, p, [f.watchlist]) : undefined;
       const rows = await subjects.list(db, {
-        ...f,
+        category: f.category,
+        q: f.q,
+        watchlistIds,
+        visibleTo: { organization: p.organization, at: now() },
         dueBefore: f.due ? now().toISOString().slice(0, 10) : undefined,
         after: decodeCursor(f.cursor),
         limit: f.limit + 1,
@@ -59,12 +88,15 @@ export function createSubjectService(d: SubjectServiceDeps) {
       return page(rows, f.limit);
     },
 
-    async update(p: Principal, id: string, patch: Partial<SubjectFields>) {
+    async update(p: Principal, id: string, input: Partial<SubjectInput>) {
       return db.transaction(async (tx) => {
+        await mustOwn(tx, p, id);
+        const { watchlist, ...rest } = input;
+        const patch: Partial<SubjectFields> = { ...rest, ...(watchlist !== undefined ? { watchlistId: (await d.access.ownedByRef(tx, p, watchlist)).id } : {}) };
         const s = await subjects.update(tx, id, patch);
         if (!s) throw new NotFoundError('Subject');
         // Field names only: values such as names and notes stay out of the immutable log (they must be erasable).
-        await audit.append(tx, { type: 'subject.updated', actor: actorOf(p), subjectIds: [id], payload: { fields: Object.keys(patch).sort() } });
+        await audit.append(tx, { type: 'subject.updated', actor: actorOf(p), subjectIds: [id], payload: { fields: Object.keys(input).sort() } });
         return s;
       });
     },
@@ -72,7 +104,7 @@ export function createSubjectService(d: SubjectServiceDeps) {
     /** Erasure: subject, templates and images removed in one transaction; the audit chain keeps a tombstone without biometric data. */
     async erase(p: Principal, id: string) {
       return db.transaction(async (tx) => {
-        const s = await mustGet(tx, id);
+        const s = await mustOwn(tx, p, id);
         const counts = await faces.countForSubject(tx, id);
         await subjects.delete(tx, id);
         const erasedAt = now().toISOString();
@@ -80,14 +112,14 @@ export function createSubjectService(d: SubjectServiceDeps) {
           type: 'subject.deleted',
           actor: actorOf(p),
           subjectIds: [id],
-          payload: { watchlist: s.watchlist, category: s.category, facesRemoved: counts.faces, imagesRemoved: counts.images, erasedAt },
+          payload: { watchlist: s.watchlist, watchlistId: s.watchlistId, category: s.category, facesRemoved: counts.faces, imagesRemoved: counts.images, erasedAt },
         });
         return { subjectId: id, facesRemoved: counts.faces, imagesRemoved: counts.images, erasedAt, auditHash: ev.hash };
       });
     },
 
     async enrolFace(p: Principal, subjectId: string, image: Buffer, source: string | null) {
-      await mustGet(db, subjectId);
+      await mustOwn(db, p, subjectId);
       const mediaType = sniffImageType(image);
       if (!mediaType) throw new UnsupportedMediaTypeError();
       const engine = d.engine();
@@ -99,7 +131,7 @@ export function createSubjectService(d: SubjectServiceDeps) {
 
       const faceId = randomUUID();
       await db.transaction(async (tx) => {
-        await mustGet(tx, subjectId);
+        await mustOwn(tx, p, subjectId);
         await faces.insert(tx, { id: faceId, subjectId, modelId: engine.model.id, embedding: face.embedding, quality: face.quality, box: face.box, source });
         const seal = (plain: Buffer, variant: 'original' | 'crop') => d.cipher.sealFor(plain, `${faceId}:${variant}`);
         await faces.putImage(tx, { faceId, variant: 'original', mediaType, ...seal(image, 'original') });
@@ -113,7 +145,7 @@ export function createSubjectService(d: SubjectServiceDeps) {
             modelId: engine.model.id,
             imageSha256: analyzed.sha256,
             quality: { score: face.quality.score, issues: face.quality.issues },
-            source,
+            sourceSha256: sha256(source),
           },
         });
       });
@@ -157,20 +189,22 @@ export function createSubjectService(d: SubjectServiceDeps) {
       return { faceId, reason: null };
     },
 
-    async listFaces(subjectId: string) {
-      await mustGet(db, subjectId);
+    async listFaces(p: Principal, subjectId: string) {
+      await mustGet(db, p, subjectId);
       return faces.listBySubject(db, subjectId);
     },
 
     async deleteFace(p: Principal, subjectId: string, faceId: string) {
       await db.transaction(async (tx) => {
+        await mustOwn(tx, p, subjectId);
         const counts = await faces.countForSubject(tx, subjectId);
         if (!(await faces.delete(tx, subjectId, faceId))) throw new NotFoundError('Face');
         await audit.append(tx, { type: 'face.deleted', actor: actorOf(p), subjectIds: [subjectId], payload: { faceId, facesLeft: counts.faces - 1 } });
       });
     },
 
-    async faceImage(subjectId: string, faceId: string, variant: 'original' | 'crop') {
+    async faceImage(p: Principal, subjectId: string, faceId: string, variant: 'original' | 'crop') {
+      await mustGet(db, p, subjectId);
       const img = await faces.getImage(db, subjectId, faceId, variant);
       if (!img) throw new NotFoundError('Face image');
       return { mediaType: img.mediaType, bytes: d.cipher.open(img, `${faceId}:${variant}`) };

@@ -13,7 +13,7 @@ export interface ResponseSpec {
 }
 
 export interface Operation {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string; // OpenAPI form: /v1/subjects/{id}
   summary: string;
   /** Defaults to the first path segment after /v1 (subjects, searches …), or `operations` outside /v1. */

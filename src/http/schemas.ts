@@ -43,7 +43,7 @@ export const subjectBody = z
   .object({
     displayName: z.string().trim().min(1).max(200),
     category: z.enum(CATEGORIES),
-    watchlist: shortName.regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -'),
+    watchlist: shortName.describe("name or id of a watchlist of the caller's organization"),
     externalRef: z.string().max(200).nullish(),
     caseRef: z.string().max(200).nullish(),
     legalBasis: z.string().trim().min(1).max(500),
@@ -59,6 +59,7 @@ export const subject = z.object({
   displayName: z.string(),
   category: z.enum(CATEGORIES),
   watchlist: z.string(),
+  watchlistId: z.string().uuid(),
   externalRef: z.string().nullable(),
   caseRef: z.string().nullable(),
   legalBasis: z.string(),
@@ -119,9 +120,11 @@ export const searchFields = z.object({
 const candidate = z.object({
   rank: z.number().int(),
   subjectId: z.string().uuid(),
-  displayName: z.string(),
+  displayName: z.string().nullable().describe('the current name, joined when read; null once the subject is erased'),
+  erased: z.boolean().optional(),
   category: z.string(),
-  watchlist: z.string(),
+  watchlist: z.string().nullable(),
+  watchlistId: z.string().uuid(),
   faceId: z.string().uuid(),
   similarity: z.number().describe('(1 + cosine) / 2 of the embeddings; monotone in distance'),
   estimatedFalseMatchRate: z.number().describe('impostor rate at this similarity, from the model calibration table'),
@@ -283,3 +286,71 @@ export const chainVerification = z.object({
 export const auditAnchor = z.object({ seq: z.number().int(), hash: z.string(), createdAt: z.string() });
 
 export const statsQuery = z.object(window);
+
+// Watchlists, grants, hit notices and webhooks (issue 13).
+const watchlistName = shortName.regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -');
+export const watchlistBody = z
+  .object({
+    name: watchlistName,
+    description: z.string().max(2000).nullish(),
+    jurisdiction: z.string().trim().min(1).max(100),
+    legalBasis: z.string().trim().min(1).max(500),
+    retentionDays: z.number().int().min(1).max(36500).nullish(),
+  })
+  .strict();
+export const watchlistPatch = watchlistBody.partial().strict();
+
+export const watchlist = z.object({
+  id: z.string().uuid(),
+  name: z.string(),
+  organization: z.string(),
+  description: z.string().nullable(),
+  jurisdiction: z.string(),
+  legalBasis: z.string(),
+  retentionDays: z.number().int().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  access: z.enum(['owner', 'search', 'screen']).optional(),
+});
+
+export const grantBody = z
+  .object({
+    organization: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -'),
+    access: z.enum(['search', 'screen']),
+    expiresAt: z.iso.datetime({ offset: true }).nullish(),
+  })
+  .strict();
+
+export const grant = z.object({
+  id: z.string().uuid(),
+  watchlistId: z.string().uuid(),
+  organization: z.string(),
+  access: z.enum(['search', 'screen']),
+  expiresAt: z.string().nullable(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+
+export const grantParams = z.object({ id: z.string().uuid(), grantId: z.string().uuid() });
+
+export const notice = z.object({
+  id: z.string().uuid(),
+  at: z.string(),
+  watchlistId: z.string().uuid(),
+  subjectId: z.string().uuid(),
+  searchId: z.string().uuid(),
+  searchingOrganization: z.string(),
+  mode: z.string(),
+  similarity: z.number(),
+  estimatedFalseMatchRate: z.number(),
+  purpose: z.string(),
+  caseRef: z.string(),
+});
+export const noticesQuery = z.object({ cursor: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
+
+export const webhookBody = z
+  .object({
+    url: z.string().url().max(2000).refine((u) => /^https?:\/\//i.test(u), 'http or https URL'),
+    secret: z.string().min(16).max(200),
+  })
+  .strict();

@@ -37,6 +37,8 @@ describe.each(backends())('audit chain on $name', (backend) => {
     auditor = (await svc.key(['auditor'], '*')).auth;
     enrollerA = (await svc.key(['enroller'], 'bank-a')).auth;
     enrollerB = (await svc.key(['enroller'], 'bank-b')).auth;
+    await svc.watchlist('bank-a', 'wl');
+    await svc.watchlist('bank-b', 'wl');
     for (let i = 0; i < 4; i++) {
       await request(svc.app).post('/v1/subjects').set('Authorization', i % 2 ? enrollerB : enrollerA).send(subjectBody(i)).expect(201);
     }

@@ -4,111 +4,173 @@ import request from 'supertest';
 import { ROLES, type Role } from '../../src/domain/api-key';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
+import { createNoticeRepo } from '../../src/infra/db/notice.repo';
 import { seedSearch, serviceEnv } from './oversight.fixtures';
 
 /**
- * Every /v1 route × every role × own vs foreign organization. The resources (a search, keys) belong to organization `bank-a`;
- * the caller's key is of `bank-a` (own) or `bank-b` (foreign). The gallery is shared by design (API.md), so subject routes
- * answer the same for both. Without the face engine, routes that need it answer 503 NOT_READY after authorization passed.
+ * Every /v1 route × every role × the resource owner's organization / a grantee / a stranger. The resources (watchlist `wl` with
+ * its subject, a search, a hit notice, keys, a webhook) belong to `bank-a`; `bank-g` holds a `search` grant on `wl`; `bank-b`
+ * holds nothing. Without the face engine, routes that need it answer 503 NOT_READY once authorization has passed.
  */
 type Svc = Awaited<ReturnType<typeof startService>>;
+type Org = 'bank-a' | 'bank-g' | 'bank-b';
 interface Ctx {
   svc: Svc;
   searchId: string;
   subjectId: string;
+  watchlistId: string;
+  noticeId: string;
   png: Buffer;
 }
+/** A status, or 'filtered' = 200 with none of the owner's data. */
+type Expect = number | 'filtered';
 interface RouteCase {
   name: string;
   roles: Role[];
-  /** Status for an allowed role of the resource's own organization. */
-  own: number;
-  /** Status for an allowed role of another organization; 'filtered' = 200 with only the caller's organization's data. */
-  foreign: number | 'filtered';
+  owner: number;
+  grantee: Expect;
+  stranger: Expect;
   call: (ctx: Ctx, auth?: string) => Promise<request.Response>;
 }
 
 const withAuth = (r: request.Test, auth?: string) => (auth ? r.set('Authorization', auth) : r);
 const admin = 'admin' as const;
+const ALL: Role[] = [...ROLES];
+const OWNER = { keyId: randomUUID(), roles: ['admin'] as Role[], organization: 'bank-a' };
+const newSubject = (c: Ctx) =>
+  c.svc.subjects.create(OWNER, { displayName: 'D', category: 'other', watchlist: c.watchlistId, legalBasis: 'x', externalRef: null, caseRef: null, notes: null, reviewBy: null });
+const newWatchlist = async (c: Ctx) => c.svc.watchlist('bank-a', `tmp-${randomUUID().slice(0, 8)}`, [{ organization: 'bank-g', access: 'search' }]);
 
 const ROUTES: RouteCase[] = [
-  { name: 'POST /v1/keys', roles: [admin], own: 201, foreign: 403, call: (c, a) => withAuth(request(c.svc.app).post('/v1/keys'), a).send({ roles: ['searcher'], organization: 'bank-a' }) },
-  { name: 'GET /v1/keys', roles: [admin], own: 200, foreign: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/keys'), a) },
+  { name: 'POST /v1/keys', roles: [admin], owner: 201, grantee: 403, stranger: 403, call: (c, a) => withAuth(request(c.svc.app).post('/v1/keys'), a).send({ roles: ['searcher'], organization: 'bank-a' }) },
+  { name: 'GET /v1/keys', roles: [admin], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/keys'), a) },
   {
     name: 'DELETE /v1/keys/:id',
     roles: [admin],
-    own: 200,
-    foreign: 404,
+    owner: 200,
+    grantee: 404,
+    stranger: 404,
     call: async (c, a) => withAuth(request(c.svc.app).delete(`/v1/keys/${(await c.svc.key(['searcher'], 'bank-a')).id}`), a),
   },
-  { name: 'POST /v1/subjects', roles: ['enroller', admin], own: 201, foreign: 201, call: (c, a) => withAuth(request(c.svc.app).post('/v1/subjects'), a).send({ displayName: 'N', category: 'fraud', watchlist: 'wl', legalBasis: 'x' }) },
-  { name: 'GET /v1/subjects', roles: ['enroller', admin, 'reviewer', 'auditor'], own: 200, foreign: 200, call: (c, a) => withAuth(request(c.svc.app).get('/v1/subjects'), a) },
-  { name: 'GET /v1/subjects/:id', roles: ['enroller', admin, 'reviewer', 'auditor'], own: 200, foreign: 200, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects/${c.subjectId}`), a) },
-  { name: 'PATCH /v1/subjects/:id', roles: ['enroller', admin], own: 200, foreign: 200, call: (c, a) => withAuth(request(c.svc.app).patch(`/v1/subjects/${c.subjectId}`), a).send({ notes: 'n' }) },
   {
-    name: 'DELETE /v1/subjects/:id',
+    name: 'POST /v1/watchlists',
     roles: ['enroller', admin],
-    own: 200,
-    foreign: 200,
+    owner: 201,
+    grantee: 201,
+    stranger: 201,
+    call: (c, a) => withAuth(request(c.svc.app).post('/v1/watchlists'), a).send({ name: `wl-${randomUUID().slice(0, 8)}`, jurisdiction: 'EU', legalBasis: 'x' }),
+  },
+  { name: 'GET /v1/watchlists', roles: ALL, owner: 200, grantee: 200, stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/watchlists'), a) },
+  { name: 'GET /v1/watchlists/:id', roles: ALL, owner: 200, grantee: 200, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/watchlists/${c.watchlistId}`), a) },
+  { name: 'PATCH /v1/watchlists/:id', roles: ['enroller', admin], owner: 200, grantee: 403, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).patch(`/v1/watchlists/${c.watchlistId}`), a).send({ jurisdiction: 'EU' }) },
+  { name: 'DELETE /v1/watchlists/:id', roles: ['enroller', admin], owner: 200, grantee: 403, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).delete(`/v1/watchlists/${await newWatchlist(c)}`), a) },
+  {
+    name: 'POST /v1/watchlists/:id/grants',
+    roles: [admin],
+    owner: 201,
+    grantee: 403,
+    stranger: 404,
+    call: (c, a) => withAuth(request(c.svc.app).post(`/v1/watchlists/${c.watchlistId}/grants`), a).send({ organization: `org-${randomUUID().slice(0, 8)}`, access: 'screen' }),
+  },
+  { name: 'GET /v1/watchlists/:id/grants', roles: ['enroller', admin, 'auditor'], owner: 200, grantee: 403, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/watchlists/${c.watchlistId}/grants`), a) },
+  {
+    name: 'DELETE /v1/watchlists/:id/grants/:grantId',
+    roles: [admin],
+    owner: 200,
+    grantee: 403,
+    stranger: 404,
     call: async (c, a) => {
-      const s = await c.svc.subjects.create({ keyId: randomUUID(), roles: ['enroller'], organization: 'bank-a' }, { displayName: 'D', category: 'other', watchlist: 'wl', legalBasis: 'x', externalRef: null, caseRef: null, notes: null, reviewBy: null });
-      return withAuth(request(c.svc.app).delete(`/v1/subjects/${s.id}`), a);
+      const g = await c.svc.watchlists.grant(OWNER, c.watchlistId, { organization: `org-${randomUUID().slice(0, 8)}`, access: 'search' });
+      return withAuth(request(c.svc.app).delete(`/v1/watchlists/${c.watchlistId}/grants/${g.id}`), a);
     },
   },
-  { name: 'POST /v1/subjects/:id/faces', roles: ['enroller', admin], own: 503, foreign: 503, call: (c, a) => withAuth(request(c.svc.app).post(`/v1/subjects/${c.subjectId}/faces`), a).attach('image', c.png, 'f.png') },
-  { name: 'GET /v1/subjects/:id/faces/:faceId/image', roles: ['enroller', admin, 'reviewer', 'auditor'], own: 404, foreign: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects/${c.subjectId}/faces/${randomUUID()}/image`), a) },
-  { name: 'DELETE /v1/subjects/:id/faces/:faceId', roles: ['enroller', admin], own: 404, foreign: 404, call: (c, a) => withAuth(request(c.svc.app).delete(`/v1/subjects/${c.subjectId}/faces/${randomUUID()}`), a) },
+  { name: 'GET /v1/notifications', roles: ['enroller', 'reviewer', 'auditor', admin], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/notifications'), a) },
+  { name: 'PUT /v1/webhooks', roles: [admin], owner: 200, grantee: 200, stranger: 200, call: (c, a) => withAuth(request(c.svc.app).put('/v1/webhooks'), a).send({ url: 'http://127.0.0.1:18399/own', secret: 'a-secret-of-16-chars' }) },
+  { name: 'GET /v1/webhooks', roles: [admin], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/webhooks'), a) },
   {
-    name: 'POST /v1/searches',
-    roles: ['searcher'],
-    own: 503,
-    foreign: 503,
-    call: (c, a) => withAuth(request(c.svc.app).post('/v1/searches'), a).field('purpose', 'p').field('caseRef', 'c').attach('image', c.png, 'p.png'),
+    name: 'DELETE /v1/webhooks',
+    roles: [admin],
+    owner: 204,
+    grantee: 204,
+    stranger: 204,
+    call: async (c, a) => {
+      for (const organization of ['bank-a', 'bank-g', 'bank-b']) {
+        await c.svc.notices.setWebhook({ keyId: randomUUID(), roles: ['admin'], organization }, { url: `http://127.0.0.1:18399/${organization}`, secret: 'a-secret-of-16-chars' });
+      }
+      return withAuth(request(c.svc.app).delete('/v1/webhooks'), a);
+    },
   },
-  { name: 'GET /v1/searches', roles: ['searcher', 'reviewer', 'auditor'], own: 200, foreign: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/searches'), a) },
-  { name: 'GET /v1/searches/:id', roles: ['searcher', 'reviewer', 'auditor'], own: 200, foreign: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/searches/${c.searchId}`), a) },
+  { name: 'POST /v1/subjects', roles: ['enroller', admin], owner: 201, grantee: 400, stranger: 400, call: (c, a) => withAuth(request(c.svc.app).post('/v1/subjects'), a).send({ displayName: 'N', category: 'fraud', watchlist: c.watchlistId, legalBasis: 'x' }) },
+  { name: 'GET /v1/subjects', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 200, grantee: 200, stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/subjects?limit=200'), a) },
+  { name: 'GET /v1/subjects/:id', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 200, grantee: 200, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects/${c.subjectId}`), a) },
+  { name: 'PATCH /v1/subjects/:id', roles: ['enroller', admin], owner: 200, grantee: 403, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).patch(`/v1/subjects/${c.subjectId}`), a).send({ notes: 'n' }) },
+  { name: 'DELETE /v1/subjects/:id', roles: ['enroller', admin], owner: 200, grantee: 403, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).delete(`/v1/subjects/${(await newSubject(c)).id}`), a) },
+  { name: 'POST /v1/subjects/:id/faces', roles: ['enroller', admin], owner: 503, grantee: 403, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).post(`/v1/subjects/${c.subjectId}/faces`), a).attach('image', c.png, 'f.png') },
+  { name: 'GET /v1/subjects/:id/faces/:faceId/image', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 404, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects/${c.subjectId}/faces/${randomUUID()}/image`), a) },
+  { name: 'DELETE /v1/subjects/:id/faces/:faceId', roles: ['enroller', admin], owner: 404, grantee: 403, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).delete(`/v1/subjects/${c.subjectId}/faces/${randomUUID()}`), a) },
+  {
+    name: 'POST /v1/searches (watchlists=wl)',
+    roles: ['searcher'],
+    owner: 503,
+    grantee: 503,
+    stranger: 400,
+    call: (c, a) => withAuth(request(c.svc.app).post('/v1/searches'), a).field('purpose', 'p').field('caseRef', 'c').field('watchlists', c.watchlistId).attach('image', c.png, 'p.png'),
+  },
+  { name: 'GET /v1/searches', roles: ['searcher', 'reviewer', 'auditor'], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/searches'), a) },
+  { name: 'GET /v1/searches/:id', roles: ['searcher', 'reviewer', 'auditor'], owner: 200, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/searches/${c.searchId}`), a) },
   {
     name: 'POST /v1/searches/:id/reviews',
     roles: ['reviewer'],
-    own: 201,
-    foreign: 404,
+    owner: 201,
+    grantee: 404,
+    stranger: 404,
     call: (c, a) => withAuth(request(c.svc.app).post(`/v1/searches/${c.searchId}/reviews`), a).send({ faceIndex: 0, subjectId: c.subjectId, decision: 'inconclusive', rationale: 'r' }),
   },
-  { name: 'GET /v1/searches/:id/report', roles: ['searcher', 'reviewer', 'auditor'], own: 200, foreign: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/searches/${c.searchId}/report`), a) },
+  { name: 'GET /v1/searches/:id/report', roles: ['searcher', 'reviewer', 'auditor'], owner: 200, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/searches/${c.searchId}/report`), a) },
   {
     name: 'POST /v1/verify',
     roles: ['searcher'],
-    own: 503,
-    foreign: 503,
+    owner: 503,
+    grantee: 503,
+    stranger: 404,
     call: (c, a) => withAuth(request(c.svc.app).post('/v1/verify'), a).field('subjectId', c.subjectId).field('purpose', 'p').field('caseRef', 'c').attach('image', c.png, 'p.png'),
   },
-  { name: 'GET /v1/audit/events', roles: ['auditor'], own: 200, foreign: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/events?limit=1000'), a) },
+  { name: 'GET /v1/audit/events', roles: ['auditor'], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/events?limit=1000'), a) },
   // Whole-chain operations need organization `*`: an organization's own auditor is refused too.
-  { name: 'GET /v1/audit/verify', roles: ['auditor'], own: 403, foreign: 403, call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/verify'), a) },
-  { name: 'GET /v1/audit/export', roles: ['auditor'], own: 403, foreign: 403, call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/export'), a) },
-  { name: 'GET /v1/audit/anchors', roles: ['auditor'], own: 403, foreign: 403, call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/anchors'), a) },
-  { name: 'GET /v1/oversight/stats', roles: ['auditor'], own: 200, foreign: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/oversight/stats'), a) },
+  { name: 'GET /v1/audit/verify', roles: ['auditor'], owner: 403, grantee: 403, stranger: 403, call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/verify'), a) },
+  { name: 'GET /v1/audit/export', roles: ['auditor'], owner: 403, grantee: 403, stranger: 403, call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/export'), a) },
+  { name: 'GET /v1/audit/anchors', roles: ['auditor'], owner: 403, grantee: 403, stranger: 403, call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/anchors'), a) },
+  { name: 'GET /v1/oversight/stats', roles: ['auditor'], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/oversight/stats'), a) },
 ];
 
+const ORGS: Org[] = ['bank-a', 'bank-g', 'bank-b'];
+const SUBJECT_NAME = 'Gallery subject of bank-a';
 const SECRET = 'SECRET-PURPOSE-OF-BANK-A';
 
 describe.each(backends())('authorization matrix on $name', (backend) => {
   let t: TestDb;
   const ctx = {} as Ctx;
-  const keys = {} as Record<'bank-a' | 'bank-b', Record<Role, string>>;
+  const keys = {} as Record<Org, Record<Role, string>>;
 
   beforeAll(async () => {
     t = await backend.open();
     ctx.svc = await startService(t.db, { env: serviceEnv() });
     ctx.png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888888' } }).png().toBuffer();
-    for (const org of ['bank-a', 'bank-b'] as const) {
+    for (const org of ORGS) {
       keys[org] = {} as Record<Role, string>;
       for (const role of ROLES) keys[org][role] = (await ctx.svc.key([role], org)).auth;
     }
     const runner = await ctx.svc.key(['searcher'], 'bank-a');
-    const subject = await ctx.svc.subjects.create({ keyId: runner.id, roles: ['enroller'], organization: 'bank-a' }, { displayName: 'Gallery subject', category: 'fraud', watchlist: 'wl', legalBasis: 'x', externalRef: null, caseRef: null, notes: null, reviewBy: null });
+    ctx.watchlistId = await ctx.svc.watchlist('bank-a', 'wl', [{ organization: 'bank-g', access: 'search' }]);
+    const subject = await ctx.svc.subjects.create(OWNER, { displayName: SUBJECT_NAME, category: 'fraud', watchlist: 'wl', legalBasis: 'x', externalRef: null, caseRef: null, notes: null, reviewBy: null });
     ctx.subjectId = subject.id;
     ctx.searchId = await seedSearch(t.db, { keyId: runner.id, organization: 'bank-a' }, { candidates: [{ faceIndex: 0, subjectId: subject.id }], purpose: SECRET });
+    // A notice to bank-a (as a foreign search of wl would leave), written through the notice repository.
+    ctx.noticeId = randomUUID();
+    await t.db.transaction((tx) =>
+      createNoticeRepo().insert(tx, { id: ctx.noticeId, at: new Date().toISOString(), organization: 'bank-a', watchlistId: ctx.watchlistId, subjectId: subject.id, searchId: ctx.searchId, searchingOrganization: 'bank-c', mode: 'screening', similarity: 0.9, estimatedFalseMatchRate: 1e-5, purpose: 'p', caseRef: 'c' }, randomUUID()),
+    );
+    await ctx.svc.notices.setWebhook(OWNER, { url: 'http://127.0.0.1:18399/bank-a-only', secret: 'a-secret-of-16-chars' });
   });
   afterAll(() => t.drop());
 
@@ -118,34 +180,45 @@ describe.each(backends())('authorization matrix on $name', (backend) => {
     expect(res.body.error.code).toBe('UNAUTHENTICATED');
   });
 
-  it.each(ROUTES.map((r) => [r.name, r] as const))('%s: every role × own/foreign organization gets its expected status and no other organization’s data', async (_n, route) => {
+  it.each(ROUTES.map((r) => [r.name, r] as const))('%s: every role × owner/grantee/stranger gets its expected status and none of the owner’s private data', async (_n, route) => {
     const seen: string[] = [];
-    for (const org of ['bank-a', 'bank-b'] as const) {
+    for (const org of ORGS) {
       for (const role of ROLES) {
         const res = await route.call(ctx, keys[org][role]);
         const allowed = route.roles.includes(role);
-        const expected = !allowed ? 403 : org === 'bank-a' ? route.own : route.foreign === 'filtered' ? 200 : route.foreign;
+        const rule = org === 'bank-a' ? route.owner : org === 'bank-g' ? route.grantee : route.stranger;
+        const expected = !allowed ? 403 : rule === 'filtered' ? 200 : rule;
         seen.push(`${org}/${role}:${res.status}`);
         expect({ org, role, status: res.status }).toEqual({ org, role, status: expected });
-        if (!allowed) {
-          expect(res.body.error.code).toBe('FORBIDDEN');
-        }
+        if (!allowed) expect(res.body.error.code).toBe('FORBIDDEN');
+        if (org === 'bank-a') continue;
+        const body = JSON.stringify(res.body ?? {}) + (res.text ?? '');
+        for (const secret of [SECRET, ctx.searchId, ctx.noticeId, 'bank-a-only']) expect({ org, role, leaks: body.includes(secret) }).toEqual({ org, role, leaks: false });
         if (org === 'bank-b') {
-          const body = JSON.stringify(res.body ?? {}) + (res.text ?? '');
-          expect(body).not.toContain(SECRET);
-          expect(body).not.toContain(ctx.searchId);
-          if (route.foreign === 'filtered') expect(body).not.toContain('"organization":"bank-a"');
+          expect(body).not.toContain(SUBJECT_NAME);
+          // (an error may echo the id the caller itself sent; a success must not reveal it)
+          if (res.status < 300) expect(body).not.toContain(ctx.watchlistId);
         }
+        if (rule === 'filtered') expect(body).not.toContain('"organization":"bank-a"');
       }
     }
-    expect(seen).toHaveLength(ROLES.length * 2);
+    expect(seen).toHaveLength(ROLES.length * ORGS.length);
+  });
+
+  it('answers UNKNOWN_WATCHLIST to a stranger naming the watchlist and to anyone enrolling onto a watchlist they do not own', async () => {
+    const search = await ROUTES.find((r) => r.name.startsWith('POST /v1/searches'))!.call(ctx, keys['bank-b'].searcher);
+    expect(search.body.error.code).toBe('UNKNOWN_WATCHLIST');
+    const enrol = await ROUTES.find((r) => r.name === 'POST /v1/subjects')!.call(ctx, keys['bank-g'].enroller);
+    expect(enrol.body.error.code).toBe('UNKNOWN_WATCHLIST');
   });
 
   it('lets an auditor of organization * verify, export and list anchors, and see every organization', async () => {
     const star = (await ctx.svc.key(['auditor'], '*')).auth;
-    for (const p of ['/v1/audit/verify', '/v1/audit/export', '/v1/audit/anchors', `/v1/searches/${ctx.searchId}`, `/v1/searches/${ctx.searchId}/report`]) {
+    for (const p of ['/v1/audit/verify', '/v1/audit/export', '/v1/audit/anchors', `/v1/searches/${ctx.searchId}`, `/v1/searches/${ctx.searchId}/report`, `/v1/subjects/${ctx.subjectId}`, `/v1/watchlists/${ctx.watchlistId}`, `/v1/watchlists/${ctx.watchlistId}/grants`]) {
       expect({ p, status: (await request(ctx.svc.app).get(p).set('Authorization', star)).status }).toEqual({ p, status: 200 });
     }
+    const notices = await request(ctx.svc.app).get('/v1/notifications').set('Authorization', star).expect(200);
+    expect(notices.body.items.map((n: { id: string }) => n.id)).toContain(ctx.noticeId);
     const stats = await request(ctx.svc.app).get('/v1/oversight/stats').set('Authorization', star).expect(200);
     expect(stats.body.searchesByOrganization).toEqual(expect.arrayContaining([{ organization: 'bank-a', searches: 1 }]));
   });

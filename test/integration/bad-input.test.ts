@@ -36,6 +36,7 @@ describe.each(backends())('bad inputs on $name', (backend) => {
     await svc.startEngine();
     searcher = (await svc.key(['searcher'], 'bank-a')).auth;
     enroller = (await svc.key(['enroller'], 'fiu')).auth;
+    await svc.watchlist('fiu', 'w', [{ organization: 'bank-a', access: 'search' }]);
     const s = await request(svc.app).post('/v1/subjects').set('Authorization', enroller)
       .send({ displayName: 'S', category: 'fraud', watchlist: 'w', legalBasis: 'test' });
     subjectId = s.body.id;

@@ -30,6 +30,7 @@ run('deepface identification through the API', () => {
       await svc.startEngine();
       const enroller = (await svc.key(['enroller'], 'fiu')).auth;
       const searcher = (await svc.key(['searcher'], 'bank-a')).auth;
+      await svc.watchlist('fiu', 'deepface', [{ organization: 'bank-a', access: 'search' }]);
 
       const rows = fs.readFileSync(path.join(dir!, 'identities.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
       const byIdentity = new Map<string, string[]>();

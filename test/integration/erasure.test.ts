@@ -5,23 +5,35 @@ import { toVectorParam } from '../../src/infra/db/db';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { seededUnitVectors } from '../helpers/vectors';
-import { seedSearch, serviceEnv } from './oversight.fixtures';
+import { bytesFaceEngine, seededPng } from '../helpers/fake-engine';
+import { serviceEnv } from './oversight.fixtures';
 
-/** Templates are inserted through the face repository (the engine is not needed to prove what erasure leaves behind). */
+/**
+ * Templates are inserted through the face repository where only vectors matter; the name test enrols, searches, reviews and
+ * reports through the API with a stand-in engine (the model is not what erasure is about).
+ */
 describe.each(backends())('erasure and governance on $name', (backend) => {
   let t: TestDb;
   let svc: Awaited<ReturnType<typeof startService>>;
   let enroller: string;
   let auditor: string;
+  let searcher: string;
+  let reviewer: string;
+  let fiuReviewer: string;
   const faces = createFaceRepo();
   const MODEL = 'test-model';
   const vectors = seededUnitVectors(6, 128, 99);
 
   beforeAll(async () => {
     t = await backend.open();
-    svc = await startService(t.db, { env: serviceEnv() });
+    svc = await startService(t.db, { env: serviceEnv(), engine: bytesFaceEngine() });
+    await svc.startEngine();
     enroller = (await svc.key(['enroller'], 'fiu')).auth;
     auditor = (await svc.key(['auditor'], '*')).auth;
+    searcher = (await svc.key(['searcher'], 'bank-a')).auth;
+    reviewer = (await svc.key(['reviewer'], 'bank-a')).auth;
+    fiuReviewer = (await svc.key(['reviewer'], 'fiu')).auth;
+    await svc.watchlist('fiu', 'wl', [{ organization: 'bank-a', access: 'search' }]);
   });
   afterAll(() => t.drop());
 
@@ -39,7 +51,8 @@ describe.each(backends())('erasure and governance on $name', (backend) => {
     return faceId;
   }
 
-  const knn = (embedding: number[]) => t.db.transaction((tx) => faces.nearestSubjects(tx, { embedding, modelId: MODEL, topK: 10 }));
+  const knn = (embedding: number[]) =>
+    t.db.transaction((tx) => faces.nearestSubjects(tx, { embedding, modelId: MODEL, topK: 10, scope: { organization: 'fiu', mode: 'investigative', at: new Date() } }));
 
   it('removes the subject, its templates and images, returns a receipt, and no search can return it afterwards', async () => {
     const victim = await createSubject();
@@ -47,8 +60,6 @@ describe.each(backends())('erasure and governance on $name', (backend) => {
     const victimFaces = [await enrolTemplate(victim, vectors[0]!), await enrolTemplate(victim, vectors[1]!)];
     await enrolTemplate(other, vectors[2]!);
     expect((await knn(vectors[0]!))[0]!.subjectId).toBe(victim);
-    // A past search that named the subject: a record of that search, which keeps its subject id but no biometric data.
-    await seedSearch(t.db, { keyId: randomUUID(), organization: 'bank-a' }, { candidates: [{ faceIndex: 0, subjectId: victim }] });
 
     const res = await request(svc.app).delete(`/v1/subjects/${victim}`).set('Authorization', enroller).expect(200);
     expect(res.body).toEqual({ subjectId: victim, facesRemoved: 2, imagesRemoved: 4, erasedAt: expect.any(String), auditHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -68,6 +79,57 @@ describe.each(backends())('erasure and governance on $name', (backend) => {
     const tombstone = (await request(svc.app).get(`/v1/audit/events?subjectId=${victim}&type=subject.deleted`).set('Authorization', auditor).expect(200)).body.items;
     expect(tombstone).toHaveLength(1);
     expect(tombstone[0].hash).toBe(res.body.auditHash);
+  });
+
+  it('leaves the name, notes and other free text in no table and no audit event; stored searches, reports and notices show the subject as erased', async () => {
+    const NAME = 'Zebulon Qwerty-Canary';
+    const NOTES = 'canary notes: met at the harbour, 7f3a9';
+    const LEGAL = 'warrant naming Zebulon Qwerty-Canary';
+    const photo = await seededPng(4242);
+    const victim = await createSubject({ displayName: NAME, notes: NOTES, legalBasis: LEGAL, caseRef: 'CANARY-CASE-55', externalRef: 'CANARY-EXT-55' });
+    await request(svc.app).post(`/v1/subjects/${victim}/faces`).set('Authorization', enroller).attach('image', photo, 'f.jpg').field('source', `photo of ${NAME} from CANARY-SRC`).expect(201);
+    await request(svc.app).patch(`/v1/subjects/${victim}`).set('Authorization', enroller).send({ notes: `${NOTES} (updated)` }).expect(200);
+
+    // bank-a searches the FIU's shared watchlist: the candidate carries the name when returned and read, and the FIU gets a notice.
+    const search = await request(svc.app).post('/v1/searches').set('Authorization', searcher).attach('image', photo, 'p.jpg')
+      .field('purpose', 'onboarding check').field('caseRef', 'KYC-9').expect(200);
+    const searchId = search.body.searchId as string;
+    expect(search.body.faces[0].candidates[0]).toMatchObject({ subjectId: victim, displayName: NAME, watchlist: 'wl' });
+    await request(svc.app).post(`/v1/searches/${searchId}/reviews`).set('Authorization', reviewer)
+      .send({ faceIndex: 0, subjectId: victim, decision: 'confirmed', rationale: 'same face' }).expect(201);
+    expect((await request(svc.app).get(`/v1/searches/${searchId}/report`).set('Authorization', reviewer).expect(200)).body.candidates[0].displayName).toBe(NAME);
+    const notices = (await request(svc.app).get('/v1/notifications').set('Authorization', fiuReviewer).expect(200)).body.items;
+    expect(notices).toEqual([expect.objectContaining({ subjectId: victim, searchId, searchingOrganization: 'bank-a' })]);
+
+    await request(svc.app).delete(`/v1/subjects/${victim}`).set('Authorization', enroller).expect(200);
+
+    const after = (await request(svc.app).get(`/v1/searches/${searchId}`).set('Authorization', reviewer).expect(200)).body;
+    expect(after.faces[0].candidates[0]).toMatchObject({ subjectId: victim, displayName: null, erased: true });
+    const report = await request(svc.app).get(`/v1/searches/${searchId}/report?format=html`).set('Authorization', reviewer).expect(200);
+    expect(report.text).toContain('(erased)');
+    expect((await request(svc.app).get('/v1/notifications').set('Authorization', fiuReviewer).expect(200)).body.items[0].subjectId).toBe(victim);
+
+    const needles = [NAME, 'Zebulon', 'Qwerty-Canary', NOTES, '7f3a9', LEGAL, 'CANARY-CASE-55', 'CANARY-EXT-55', 'CANARY-SRC'];
+    const cols = await t.db.query<{ table_name: string; column_name: string; udt_name: string }>(
+      `SELECT table_name, column_name, udt_name FROM information_schema.columns
+        WHERE table_schema = 'public' AND udt_name IN ('jsonb', 'json', 'text', 'varchar', 'bpchar', 'bytea', '_text')`,
+    );
+    expect(cols.rows.map((c) => c.table_name)).toEqual(expect.arrayContaining(['search', 'audit_event', 'hit_notice', 'review', 'subject']));
+    for (const c of cols.rows) {
+      const expr = c.udt_name === 'bytea' ? `encode(${JSON.stringify(c.column_name)}, 'escape')` : `${JSON.stringify(c.column_name)}::text`;
+      for (const needle of needles) {
+        const r = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${JSON.stringify(c.table_name)} WHERE position($1 in ${expr}) > 0`, [needle]);
+        expect({ table: c.table_name, column: c.column_name, needle, n: r.rows[0]!.n }).toEqual({ table: c.table_name, column: c.column_name, needle, n: 0 });
+      }
+    }
+    const exported = (await request(svc.app).get('/v1/audit/export').set('Authorization', auditor).buffer(true).parse((res, cb) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (data += chunk));
+      res.on('end', () => cb(null, data));
+    })).body as string;
+    expect(exported).toContain(victim);
+    for (const needle of needles) expect({ needle, inExport: exported.includes(needle) }).toEqual({ needle, inExport: false });
   });
 
   it('leaves the erased vectors in no column of any table (every vector, jsonb, text and bytea column is scanned)', async () => {

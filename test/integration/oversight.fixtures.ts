@@ -12,7 +12,7 @@ export interface SeedCandidate {
   faceIndex: number;
   subjectId: string;
   similarity?: number;
-  displayName?: string;
+  watchlistId?: string;
 }
 
 export async function seedSearch(
@@ -33,9 +33,8 @@ export async function seedSearch(
       .map((c, i) => ({
         rank: i + 1,
         subjectId: c.subjectId,
-        displayName: c.displayName ?? `Subject ${c.subjectId.slice(0, 8)}`,
         category: 'fraud',
-        watchlist: 'wl',
+        watchlistId: c.watchlistId ?? '00000000-0000-4000-8000-000000000000',
         faceId: randomUUID(),
         similarity: c.similarity ?? 0.9 - i * 0.05,
         estimatedFalseMatchRate: 1e-4,

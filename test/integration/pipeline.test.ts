@@ -45,6 +45,8 @@ describe.each(backends())('match pipeline on $name', (backend) => {
     enroller = (await svc.key(['enroller'], 'fiu')).auth;
     searcher = (await svc.key(['searcher'], 'bank-a')).auth;
     otherOrg = (await svc.key(['searcher', 'reviewer'], 'bank-b')).auth;
+    // The FIU's watchlists, shared with bank-a for search (bank-b holds no grant).
+    for (const name of ['general', 'fraud-ring-7']) await svc.watchlist('fiu', name, [{ organization: 'bank-a', access: 'search' }]);
 
     // A gallery of the faces of two other photos as distractors, then the subject of interest cropped from sample 3.
     for (const n of [1, 6] as const) {

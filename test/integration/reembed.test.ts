@@ -41,6 +41,7 @@ describe.each(backends())('re-embedding for another model on $name', (backend) =
     const before = await startService(t.db, { engine: oldEngine, env });
     await before.startEngine();
     const enroller = (await before.key(['enroller'], 'fiu')).auth;
+    await before.watchlist('fiu', 'w', [{ organization: 'bank-a', access: 'search' }]);
     const photo = sample(3);
     const box = (await oldEngine.analyze(photo)).faces[0]!.box;
     const crop = await cropFace(photo, box, 0.35);
@@ -65,12 +66,12 @@ describe.each(backends())('re-embedding for another model on $name', (backend) =
     expect(r.faceId).toEqual(expect.any(String));
     expect(await faces.pendingReembed(t.db, other, 100)).toEqual([]);
 
-    const listed = await after.subjects.listFaces(s.body.id);
+    const listed = await after.subjects.listFaces(operator, s.body.id);
     expect(listed.map((f) => f.modelId).sort()).toEqual([FROM, other].sort());
     const derived = await t.db.query<{ derived_from: string; model_id: string }>('SELECT derived_from, model_id FROM face WHERE id = $1', [r.faceId]);
     expect(derived.rows[0]).toEqual({ derived_from: enrolled.body.faceId, model_id: other });
     // The new template has its own encrypted copy of the photo and a new crop, readable by reviewers.
-    const img = await after.subjects.faceImage(s.body.id, r.faceId!, 'original');
+    const img = await after.subjects.faceImage(operator, s.body.id, r.faceId!, 'original');
     expect(img.bytes.equals(crop)).toBe(true);
 
     const hit = (await search().expect(200)).body;

@@ -136,7 +136,11 @@ describe.each(backends())('four-eyes review on $name', (backend) => {
   });
 
   it('renders the report as self-contained printable HTML with escaped content', async () => {
-    const id = await seedSearch(t.db, { keyId: searcher.id, organization: 'bank-a' }, { candidates: [{ faceIndex: 0, subjectId: x, displayName: '<img src=x onerror=alert(1)>' }], purpose: '<b>purpose</b>' });
+    // Names are joined from the subject when the report is read: the hostile name is a real subject's.
+    const owner = { keyId: randomUUID(), roles: ['enroller' as const], organization: 'bank-a' };
+    await svc.watchlist('bank-a', 'xss');
+    const evil = await svc.subjects.create(owner, { displayName: '<img src=x onerror=alert(1)>', category: 'fraud', watchlist: 'xss', legalBasis: 'x', externalRef: null, caseRef: null, notes: null, reviewBy: null });
+    const id = await seedSearch(t.db, { keyId: searcher.id, organization: 'bank-a' }, { candidates: [{ faceIndex: 0, subjectId: evil.id }], purpose: '<b>purpose</b>' });
     const res = await request(svc.app).get(`/v1/searches/${id}/report?format=html`).set('Authorization', searcher.auth).expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");

@@ -3,6 +3,7 @@ import { createAuditRepo } from '../../src/infra/db/audit.repo';
 import { createFaceRepo } from '../../src/infra/db/face.repo';
 import { migrate } from '../../src/infra/db/migrate';
 import { createSubjectRepo, type SubjectFields } from '../../src/infra/db/subject.repo';
+import { createWatchlistRepo } from '../../src/infra/db/watchlist.repo';
 import type { Db } from '../../src/infra/db/db';
 import { ChainVerifier } from '../../src/domain/audit-chain';
 import { backends, type TestDb } from '../helpers/databases';
@@ -11,6 +12,9 @@ import { near, seededUnitVectors } from '../helpers/vectors';
 const subjects = createSubjectRepo();
 const faces = createFaceRepo();
 const audit = createAuditRepo();
+const watchlistRepo = createWatchlistRepo();
+/** Watchlists of organization org-a by name → id, made in beforeAll. */
+const wl: Record<string, string> = {};
 const MODEL = 'test-model-128';
 const quality = { score: 0.9, issues: [], metrics: {} };
 const box = { x: 1, y: 2, width: 30, height: 40 };
@@ -19,7 +23,7 @@ function fields(over: Partial<SubjectFields> = {}): SubjectFields {
   return {
     displayName: 'Test Subject',
     category: 'fraud',
-    watchlist: 'wl-a',
+    watchlistId: wl['wl-a']!,
     externalRef: null,
     caseRef: 'CASE-1',
     legalBasis: 'test',
@@ -36,14 +40,18 @@ async function enrol(db: Db, embedding: number[], over: Partial<SubjectFields> =
   return { subjectId: s.id, faceId };
 }
 
-const knn = (db: Db, q: Parameters<ReturnType<typeof createFaceRepo>['nearestSubjects']>[1]) =>
-  db.transaction((tx) => faces.nearestSubjects(tx, q));
+type Knn = Parameters<ReturnType<typeof createFaceRepo>['nearestSubjects']>[1];
+const knn = (db: Db, q: Omit<Knn, 'scope'> & { scope?: Partial<Knn['scope']> }) =>
+  db.transaction((tx) => faces.nearestSubjects(tx, { ...q, scope: { organization: 'org-a', mode: 'investigative', at: new Date(), ...q.scope } }));
 
 describe.each(backends())('storage on $name', (backend) => {
   let t: TestDb;
   beforeAll(async () => {
     t = await backend.open();
     await migrate(t.db);
+    for (const name of ['wl-a', 'crowd', 'rare']) {
+      wl[name] = (await watchlistRepo.insert(t.db, { id: randomUUID(), organization: 'org-a', name, description: null, jurisdiction: 'EU', legalBasis: 'test', retentionDays: null })).id;
+    }
   });
   afterAll(() => t.drop());
 
@@ -80,12 +88,12 @@ describe.each(backends())('storage on $name', (backend) => {
   it('fills topK within a watchlist filter even when the nearest faces belong to other watchlists', async () => {
     const base = seededUnitVectors(1, 128, 500)[0]!;
     // 150 close neighbours on another watchlist, 12 farther ones on the filtered list.
-    for (let i = 0; i < 150; i++) await enrol(t.db, near(base, 0.3, 1000 + i), { watchlist: 'crowd' });
-    for (let i = 0; i < 12; i++) await enrol(t.db, near(base, 1.2, 2000 + i), { watchlist: 'rare', category: 'sanctions' });
+    for (let i = 0; i < 150; i++) await enrol(t.db, near(base, 0.3, 1000 + i), { watchlistId: wl.crowd! });
+    for (let i = 0; i < 12; i++) await enrol(t.db, near(base, 1.2, 2000 + i), { watchlistId: wl.rare!, category: 'sanctions' });
     await t.db.exec('ANALYZE');
-    const hits = await knn(t.db, { embedding: base, modelId: MODEL, topK: 10, watchlists: ['rare'] });
+    const hits = await knn(t.db, { embedding: base, modelId: MODEL, topK: 10, scope: { watchlistIds: [wl.rare!] } });
     expect(hits).toHaveLength(10);
-    expect(new Set(hits.map((h) => h.watchlist))).toEqual(new Set(['rare']));
+    expect(new Set(hits.map((h) => h.watchlistId))).toEqual(new Set([wl.rare]));
     const byCategory = await knn(t.db, { embedding: base, modelId: MODEL, topK: 12, categories: ['sanctions'] });
     expect(byCategory).toHaveLength(12);
   });
@@ -111,7 +119,7 @@ describe.each(backends())('storage on $name', (backend) => {
     // (at gallery sizes the planner picks it by cost: docs/BENCHMARKS.md).
     const plan = await db.transaction(async (tx) => {
       await tx.exec('SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off');
-      return faces.explainNearest(tx, { embedding: vs[0]!, modelId: MODEL_1024, topK: 3 });
+      return faces.explainNearest(tx, { embedding: vs[0]!, modelId: MODEL_1024, topK: 3, scope: { organization: 'org-a', mode: 'investigative', at: new Date() } });
     });
     expect(plan).toMatch(/Index Scan using face_embedding_1024_hnsw/);
     await own.drop();

@@ -10,7 +10,7 @@ function record(): SearchRecord {
     {
       searchId: 's1',
       probe: { sha256: 'ab'.repeat(32), width: 1, height: 1, facesDetected: 1 },
-      faces: [{ faceIndex: 0, box: { x: 0, y: 0, width: 1, height: 1 }, quality: { score: 1, issues: [] }, candidates: [{ rank: 1, subjectId: 'sub', displayName: evil, category: 'fraud', watchlist: 'w', faceId: 'f', similarity: 0.9, estimatedFalseMatchRate: 1e-4 }] }],
+      faces: [{ faceIndex: 0, box: { x: 0, y: 0, width: 1, height: 1 }, quality: { score: 1, issues: [] }, candidates: [{ rank: 1, subjectId: 'sub', displayName: evil, category: 'fraud', watchlist: 'w', watchlistId: 'wl', faceId: 'f', similarity: 0.9, estimatedFalseMatchRate: 1e-4 }] }],
       humanReviewRequired: true,
       reviewReasons: ['CANDIDATES_ARE_LEADS_ONLY'],
     },

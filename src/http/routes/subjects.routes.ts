@@ -33,13 +33,13 @@ export function subjectsRouter(deps: { subjects: SubjectService; uploadBytes: nu
 
   r.get('/', read, async (req, res) => {
     const q = parse(s.listSubjectsQuery, req.query);
-    res.json(await subjects.list({ watchlist: q.watchlist, category: q.category, q: q.q, due: q.due === 'true', cursor: q.cursor, limit: q.limit }));
+    res.json(await subjects.list(principalOf(req), { watchlist: q.watchlist, category: q.category, q: q.q, due: q.due === 'true', cursor: q.cursor, limit: q.limit }));
   });
 
   r.get('/:id', read, async (req, res) => {
     const { id } = parse(s.uuidParam, req.params);
-    const subject = await subjects.get(id);
-    res.json({ ...subject, faces: await subjects.listFaces(id) });
+    const subject = await subjects.get(principalOf(req), id);
+    res.json({ ...subject, faces: await subjects.listFaces(principalOf(req), id) });
   });
 
   r.patch('/:id', manage, async (req, res) => {
@@ -62,7 +62,7 @@ export function subjectsRouter(deps: { subjects: SubjectService; uploadBytes: nu
   r.get('/:id/faces/:faceId/image', images, async (req, res) => {
     const { id, faceId } = parse(s.faceParams, req.params);
     const { variant } = parse(s.imageQuery, req.query);
-    const img = await subjects.faceImage(id, faceId, variant);
+    const img = await subjects.faceImage(principalOf(req), id, faceId, variant);
     res.setHeader('Cache-Control', 'no-store');
     res.type(img.mediaType).send(img.bytes);
   });
@@ -75,7 +75,7 @@ export function subjectsRouter(deps: { subjects: SubjectService; uploadBytes: nu
 
   const roles = { manage: ['enroller', 'admin'], read: ['enroller', 'admin', 'reviewer', 'auditor'] };
   openapi.add(
-    { method: 'post', path: '/v1/subjects', summary: 'Create a watchlist subject', roles: roles.manage, body: s.subjectBody, responses: { 201: { description: 'Created', schema: s.subject } } },
+    { method: 'post', path: '/v1/subjects', summary: "Create a subject on one of the caller's organization's watchlists (name or id; UNKNOWN_WATCHLIST otherwise)", roles: roles.manage, body: s.subjectBody, responses: { 201: { description: 'Created', schema: s.subject } } },
     { method: 'get', path: '/v1/subjects', summary: 'List subjects (due=true: past their review date)', roles: roles.read, query: s.listSubjectsQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(s.subject), nextCursor: z.string().nullable() }) } } },
     { method: 'get', path: '/v1/subjects/{id}', summary: 'A subject and its enrolled faces', roles: roles.read, responses: { 200: { description: 'Subject', schema: s.subjectWithFaces } } },
     { method: 'patch', path: '/v1/subjects/{id}', summary: 'Update a subject', roles: roles.manage, body: s.subjectPatch, responses: { 200: { description: 'Updated', schema: s.subject } } },

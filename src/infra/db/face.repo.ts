@@ -1,6 +1,7 @@
 import type { Box, FaceQuality } from '../../domain/face.types';
 import type { Category } from './subject.repo';
 import { toVectorParam, type Queryable } from './db';
+import { accessSql } from './watchlist.repo';
 
 export interface FaceRecord {
   id: string;
@@ -15,11 +16,21 @@ export interface FaceRecord {
 export interface NeighbourRow {
   faceId: string;
   subjectId: string;
-  displayName: string;
   category: Category;
-  watchlist: string;
+  watchlistId: string;
+  /** The organization owning the candidate's watchlist (hit notices go there when it is not the searcher's). */
+  owner: string;
   /** pgvector cosine distance, 0 … 2. */
   distance: number;
+}
+
+/** Which watchlists a search may see: those `organization` owns or holds a live grant for in `mode` at `at`. */
+export interface KnnScope {
+  organization: string;
+  mode: string;
+  at: Date;
+  /** Narrows the scope to these watchlists (already resolved by the caller; an id outside the scope matches nothing). */
+  watchlistIds?: string[];
 }
 
 export interface KnnQuery {
@@ -27,7 +38,7 @@ export interface KnnQuery {
   modelId: string;
   /** Subjects wanted after keeping each subject's best face. */
   topK: number;
-  watchlists?: string[];
+  scope: KnnScope;
   categories?: string[];
 }
 
@@ -39,7 +50,9 @@ const INDEXED_DIMS = [128, 512, 1024] as const;
  * to match the partial expression index); every value is a bound parameter.
  * The top-k runs inside a CTE ordered by the indexed expression (HNSW, iterative scan so filters still fill k), then keeps
  * each subject's nearest face and re-sorts exactly (relaxed_order may return slightly out of order).
- * The watchlist/category filters are per-row subqueries, not a join: with a join the planner hash-joins the whole index scan
+ * Access scope (watchlists the caller owns or holds a live grant for, see watchlist.repo accessSql) is part of this query:
+ * `ARRAY(SELECT …)` is uncorrelated, so PostgreSQL computes it once (an InitPlan) and each index row is then checked against it.
+ * The scope and category filters are per-row subqueries, not a join: with a join the planner hash-joins the whole index scan
  * (every template, 124 ms at 20k) before the LIMIT; this way the LIMIT stops the index scan (9.5 ms unfiltered, 27 ms for a
  * 5% watchlist at 20k on PostgreSQL 15 + pgvector 0.8, EXPLAIN ANALYZE).
  */
@@ -51,34 +64,34 @@ const knnSql = new Map<number, string>(
          FROM face f
         WHERE vector_dims(f.embedding) = ${d}
           AND f.model_id = $2
-          AND ($3::text[] IS NULL OR (SELECT s.watchlist FROM subject s WHERE s.id = f.subject_id) = ANY($3::text[]))
-          AND ($4::text[] IS NULL OR (SELECT s.category FROM subject s WHERE s.id = f.subject_id) = ANY($4::text[]))
+          AND (SELECT s.watchlist_id FROM subject s WHERE s.id = f.subject_id) = ANY (ARRAY(
+                SELECT w.id FROM watchlist w
+                 WHERE ${accessSql('$3::text', '$4::text', '$5::timestamptz')} IS NOT NULL
+                   AND ($6::uuid[] IS NULL OR w.id = ANY($6::uuid[]))))
+          AND ($7::text[] IS NULL OR (SELECT s.category FROM subject s WHERE s.id = f.subject_id) = ANY($7::text[]))
         ORDER BY f.embedding::vector(${d}) <=> $1::vector(${d})
-        LIMIT $5
+        LIMIT $8
      ), best AS (
        SELECT DISTINCT ON (subject_id) face_id, subject_id, distance FROM nn ORDER BY subject_id, distance, face_id
      )
-     SELECT b.face_id, b.subject_id, b.distance, s.display_name, s.category, s.watchlist
-       FROM best b JOIN subject s ON s.id = b.subject_id
+     SELECT b.face_id, b.subject_id, b.distance, s.category, s.watchlist_id, w.organization AS owner
+       FROM best b JOIN subject s ON s.id = b.subject_id JOIN watchlist w ON w.id = s.watchlist_id
       ORDER BY b.distance, b.subject_id
-      LIMIT $6`,
+      LIMIT $9`,
   ]),
 );
 
 /** Rows fetched per wanted subject before de-duplication (subjects usually hold a few faces). Bounded by ef_search's max 1000. */
 const OVERFETCH = 5;
 
-/** The kNN statement for this query's dimensions, after setting the index scan parameters for the transaction. */
-async function knnStatement(tx: Queryable, q: KnnQuery): Promise<{ sql: string; params: unknown[] }> {
+function knnStatement(q: KnnQuery): { sql: string; params: unknown[] } {
   const sql = knnSql.get(q.embedding.length);
   if (!sql) throw new Error(`no vector index for ${q.embedding.length}-d embeddings`);
   const fetch = Math.min(1000, Math.max(40, q.topK * OVERFETCH));
-  await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [
-    String(fetch),
-  ]);
+  const { organization, mode, at, watchlistIds } = q.scope;
   return {
     sql,
-    params: [toVectorParam(q.embedding), q.modelId, q.watchlists?.length ? q.watchlists : null, q.categories?.length ? q.categories : null, fetch, q.topK],
+    params: [toVectorParam(q.embedding), q.modelId, organization, mode, at, watchlistIds ?? null, q.categories?.length ? q.categories : null, fetch, q.topK],
   };
 }
 
@@ -146,26 +159,25 @@ export function createFaceRepo() {
 
     /** Must run inside a transaction: the index settings are SET LOCAL. */
     async nearestSubjects(tx: Queryable, q: KnnQuery): Promise<NeighbourRow[]> {
-      const { sql, params } = await knnStatement(tx, q);
-      const r = await tx.query<{ face_id: string; subject_id: string; distance: number; display_name: string; category: Category; watchlist: string }>(
-        sql,
-        params,
-      );
+      const { sql, params } = knnStatement(q);
+      await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [String(params[7])]);
+      const r = await tx.query<{ face_id: string; subject_id: string; distance: number; category: Category; watchlist_id: string; owner: string }>(sql, params);
       return r.rows.map((x) => ({
         faceId: x.face_id,
         subjectId: x.subject_id,
-        displayName: x.display_name,
         category: x.category,
-        watchlist: x.watchlist,
+        watchlistId: x.watchlist_id,
+        owner: x.owner,
         distance: Number(x.distance),
       }));
     },
 
-    /** EXPLAIN of exactly the statement nearestSubjects runs, with the same settings (in a transaction): its plan is checked. */
-    async explainNearest(tx: Queryable, q: KnnQuery): Promise<string> {
-      const { sql, params } = await knnStatement(tx, q);
-      const r = await tx.query<Record<string, string>>(`EXPLAIN ${sql}`, params);
-      return r.rows.map((row) => Object.values(row)[0]).join('\n');
+    /** The plan of the very statement nearestSubjects runs (same SQL, same settings): for the index-use check on PostgreSQL. */
+    async explainNearest(tx: Queryable, q: KnnQuery, analyze = false): Promise<string> {
+      const { sql, params } = knnStatement(q);
+      await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [String(params[7])]);
+      const r = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${sql}`, params);
+      return r.rows.map((x) => x['QUERY PLAN']).join('\n');
     },
 
     /** All templates of one subject for one model, with their distance to the probe (1:1 verification). */

@@ -34,9 +34,65 @@ const CANDIDATES = `
 
 const int = (v: unknown) => Number(v ?? 0);
 
+// Sharing figures: $1 from, $2 to, $3 owner organization (null = all). Watchlists of that owner; searches of any organization.
+const OWNED = (org: string) => `SELECT w.id, w.name, w.organization FROM watchlist w WHERE (${org}::text IS NULL OR w.organization = ${org})`;
+const IN_TIME = (col: string) => `($1::timestamptz IS NULL OR ${col} >= $1) AND ($2::timestamptz IS NULL OR ${col} < $2)`;
+
+/**
+ * Per (watchlist, searching organization): searches whose scope included the watchlist (search.params.watchlistIds, recorded
+ * with each search), candidates returned from it, candidates confirmed by four-eyes review, and hit notices.
+ */
+const SHARING = `
+  WITH wl AS (${OWNED('$3')}),
+  scoped AS (
+    SELECT x::uuid AS watchlist_id, s.organization, count(*) AS searches
+      FROM search s CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE(s.params->'watchlistIds', '[]'::jsonb)) x
+     WHERE ${IN_TIME('s.created_at')} AND x::uuid IN (SELECT id FROM wl)
+     GROUP BY 1, 2
+  ), cand AS (
+    SELECT s.id AS search_id, s.organization, (f->>'faceIndex')::int AS face_index, (c->>'subjectId')::uuid AS subject_id,
+           (c->>'watchlistId')::uuid AS watchlist_id
+      FROM search s
+      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(s.result->'faces', '[]'::jsonb)) f
+      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(f->'candidates', '[]'::jsonb)) c
+     WHERE s.kind = 'search' AND ${IN_TIME('s.created_at')} AND (c->>'watchlistId')::uuid IN (SELECT id FROM wl)
+  ), judged AS (
+    SELECT cand.watchlist_id, cand.organization,
+           count(DISTINCT r.key_id) FILTER (WHERE r.decision = 'confirmed') AS confirmations,
+           count(DISTINCT r.key_id) FILTER (WHERE r.decision = 'rejected') AS rejections
+      FROM cand LEFT JOIN review r ON r.search_id = cand.search_id AND r.face_index = cand.face_index AND r.subject_id = cand.subject_id
+     GROUP BY cand.search_id, cand.face_index, cand.subject_id, cand.watchlist_id, cand.organization
+  ), per_cand AS (
+    SELECT watchlist_id, organization, count(*) AS candidates, count(*) FILTER (WHERE rejections = 0 AND confirmations >= 2) AS confirmed
+      FROM judged GROUP BY 1, 2
+  ), hits AS (
+    SELECT n.watchlist_id, n.searching_organization AS organization, count(*) AS hits
+      FROM hit_notice n WHERE ${IN_TIME('n.at')} AND n.watchlist_id IN (SELECT id FROM wl) GROUP BY 1, 2
+  ), keys AS (
+    SELECT watchlist_id, organization FROM scoped UNION SELECT watchlist_id, organization FROM per_cand UNION SELECT watchlist_id, organization FROM hits
+  )
+  SELECT k.watchlist_id, k.organization, COALESCE(sc.searches, 0) AS searches, COALESCE(pc.candidates, 0) AS candidates,
+         COALESCE(pc.confirmed, 0) AS confirmed, COALESCE(h.hits, 0) AS hits
+    FROM keys k
+    LEFT JOIN scoped sc USING (watchlist_id, organization)
+    LEFT JOIN per_cand pc USING (watchlist_id, organization)
+    LEFT JOIN hits h USING (watchlist_id, organization)
+   ORDER BY k.watchlist_id, k.organization`;
+
+type Figures = { searches: number; candidates: number; confirmed: number; hits: number };
+const sum = (rows: Figures[]): Figures =>
+  rows.reduce((a, r) => ({ searches: a.searches + r.searches, candidates: a.candidates + r.candidates, confirmed: a.confirmed + r.confirmed, hits: a.hits + r.hits }), {
+    searches: 0,
+    candidates: 0,
+    confirmed: 0,
+    hits: 0,
+  });
+
 /** Oversight statistics, computed in SQL over `search` and `review`. */
 export function createStatsRepo() {
   return {
+    sharing: sharingStats,
+
     async stats(db: Queryable, w: StatsWindow) {
       const p = [w.from ?? null, w.to ?? null, w.organization];
       const [byOrg, byKey, byMode, cands, unreviewed] = await Promise.all([
@@ -105,6 +161,50 @@ export function createStatsRepo() {
         topSearchers: keys.slice(0, 10),
       };
     },
+  };
+}
+
+/**
+ * Per-watchlist and per-grant figures for the watchlists an organization owns (`null`: every watchlist): searches by each
+ * organization whose scope included the watchlist, candidates returned, confirmed (four-eyes) and hit notices; each grant
+ * with its grantee's share of those figures.
+ */
+async function sharingStats(db: Queryable, w: StatsWindow) {
+  const p = [w.from ?? null, w.to ?? null, w.organization];
+  const [lists, rows, grants] = await Promise.all([
+    db.query<{ id: string; name: string; organization: string }>(`${OWNED('$1')} ORDER BY w.organization, w.name`, [w.organization]),
+    db.query<{ watchlist_id: string; organization: string; searches: number; candidates: number; confirmed: number; hits: number }>(SHARING, p),
+    db.query<{ id: string; watchlist_id: string; organization: string; access: string; expires_at: Date | null; revoked_at: Date | null }>(
+      `SELECT g.id, g.watchlist_id, g.organization, g.access, g.expires_at, g.revoked_at FROM watchlist_grant g
+        WHERE g.watchlist_id IN (SELECT id FROM (${OWNED('$1')}) w)
+          AND ($2::timestamptz IS NULL OR g.created_at < $2)
+        ORDER BY g.created_at, g.id`,
+      [w.organization, w.to ?? null],
+    ),
+  ]);
+  const figures = rows.rows.map((r) => ({
+    watchlistId: r.watchlist_id,
+    organization: r.organization,
+    searches: int(r.searches),
+    candidates: int(r.candidates),
+    confirmed: int(r.confirmed),
+    hits: int(r.hits),
+  }));
+  const of = (watchlistId: string, organization?: string) =>
+    figures.filter((f) => f.watchlistId === watchlistId && (organization === undefined || f.organization === organization));
+  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+  return {
+    watchlists: lists.rows.map((l) => ({
+      watchlistId: l.id,
+      name: l.name,
+      organization: l.organization,
+      ...sum(of(l.id)),
+      byOrganization: of(l.id).map(({ watchlistId: _w, ...f }) => f),
+    })),
+    grants: grants.rows.map((g) => {
+      const { searches, candidates, confirmed, hits } = sum(of(g.watchlist_id, g.organization));
+      return { grantId: g.id, watchlistId: g.watchlist_id, organization: g.organization, access: g.access, expiresAt: iso(g.expires_at), revokedAt: iso(g.revoked_at), searches, candidates, confirmed, hits };
+    }),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from './db';
+import { accessSql, ANY_GRANT } from './watchlist.repo';
 
 export type Category = 'fraud' | 'money_laundering' | 'sanctions' | 'other';
 
@@ -6,7 +7,9 @@ export interface Subject {
   id: string;
   displayName: string;
   category: Category;
+  /** The watchlist's name (unique within its organization) and id. */
   watchlist: string;
+  watchlistId: string;
   externalRef: string | null;
   caseRef: string | null;
   legalBasis: string;
@@ -20,7 +23,7 @@ export interface Subject {
 
 export type SubjectFields = Pick<
   Subject,
-  'displayName' | 'category' | 'watchlist' | 'externalRef' | 'caseRef' | 'legalBasis' | 'notes' | 'reviewBy'
+  'displayName' | 'category' | 'watchlistId' | 'externalRef' | 'caseRef' | 'legalBasis' | 'notes' | 'reviewBy'
 >;
 
 interface Row {
@@ -28,6 +31,7 @@ interface Row {
   display_name: string;
   category: Category;
   watchlist: string;
+  watchlist_id: string;
   external_ref: string | null;
   case_ref: string | null;
   legal_basis: string;
@@ -47,6 +51,7 @@ const toSubject = (r: Row): Subject => ({
   displayName: r.display_name,
   category: r.category,
   watchlist: r.watchlist,
+  watchlistId: r.watchlist_id,
   externalRef: r.external_ref,
   caseRef: r.case_ref,
   legalBasis: r.legal_basis,
@@ -59,12 +64,16 @@ const toSubject = (r: Row): Subject => ({
 });
 
 // review_by is read as text so both drivers return the calendar date unchanged (no time-zone shifts).
-const COLUMNS = `s.id, s.display_name, s.category, s.watchlist, s.external_ref, s.case_ref, s.legal_basis, s.notes,
+const COLUMNS = `s.id, s.display_name, s.category, w.name AS watchlist, s.watchlist_id, s.external_ref, s.case_ref, s.legal_basis, s.notes,
   s.review_by::text AS review_by, s.organization, s.created_at, s.updated_at,
   (SELECT count(*)::int FROM face f WHERE f.subject_id = s.id) AS face_count`;
 
+const FROM = 'subject s JOIN watchlist w ON w.id = s.watchlist_id';
+
 export interface SubjectFilter {
-  watchlist?: string;
+  /** Only subjects on watchlists this organization owns or holds a live grant for (`*`: all), at `at`. */
+  visibleTo: { organization: string; at: Date };
+  watchlistIds?: string[];
   category?: Category;
   q?: string;
   /** Only subjects whose review date is before `dueBefore` (governance: overdue reviews). */
@@ -77,30 +86,41 @@ export function createSubjectRepo() {
   return {
     async insert(db: Queryable, s: SubjectFields & { id: string; organization: string }): Promise<Subject> {
       await db.query(
-        `INSERT INTO subject (id, display_name, category, watchlist, external_ref, case_ref, legal_basis, notes, review_by, organization)
+        `INSERT INTO subject (id, display_name, category, watchlist_id, external_ref, case_ref, legal_basis, notes, review_by, organization)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10)`,
-        [s.id, s.displayName, s.category, s.watchlist, s.externalRef, s.caseRef, s.legalBasis, s.notes, s.reviewBy, s.organization],
+        [s.id, s.displayName, s.category, s.watchlistId, s.externalRef, s.caseRef, s.legalBasis, s.notes, s.reviewBy, s.organization],
       );
       return (await this.get(db, s.id))!;
     },
 
     async get(db: Queryable, id: string): Promise<Subject | null> {
-      const r = await db.query<Row>(`SELECT ${COLUMNS} FROM subject s WHERE s.id = $1`, [id]);
+      const r = await db.query<Row>(`SELECT ${COLUMNS} FROM ${FROM} WHERE s.id = $1`, [id]);
       return r.rows[0] ? toSubject(r.rows[0]) : null;
     },
 
     /** Keyset pagination on (created_at, id). */
     async list(db: Queryable, f: SubjectFilter): Promise<Subject[]> {
       const r = await db.query<Row>(
-        `SELECT ${COLUMNS} FROM subject s
-          WHERE ($1::text IS NULL OR s.watchlist = $1)
+        `SELECT ${COLUMNS} FROM ${FROM}
+          WHERE ($1::uuid[] IS NULL OR s.watchlist_id = ANY($1::uuid[]))
+            AND ($8::text = '*' OR ${accessSql('$8::text', `'${ANY_GRANT}'`, '$9::timestamptz')} IS NOT NULL)
             AND ($2::text IS NULL OR s.category = $2)
             AND ($3::text IS NULL OR s.display_name ILIKE '%' || $3 || '%' OR s.external_ref = $3 OR s.case_ref = $3)
             AND ($4::date IS NULL OR s.review_by < $4::date)
             AND ($5::timestamptz IS NULL OR (s.created_at, s.id) > ($5::timestamptz, $6::uuid))
           ORDER BY s.created_at, s.id
           LIMIT $7`,
-        [f.watchlist ?? null, f.category ?? null, f.q ?? null, f.dueBefore ?? null, f.after?.createdAt ?? null, f.after?.id ?? null, f.limit],
+        [
+          f.watchlistIds ?? null,
+          f.category ?? null,
+          f.q ?? null,
+          f.dueBefore ?? null,
+          f.after?.createdAt ?? null,
+          f.after?.id ?? null,
+          f.limit,
+          f.visibleTo.organization,
+          f.visibleTo.at,
+        ],
       );
       return r.rows.map(toSubject);
     },
@@ -110,7 +130,7 @@ export function createSubjectRepo() {
         `UPDATE subject SET
            display_name = COALESCE($2, display_name),
            category     = COALESCE($3, category),
-           watchlist    = COALESCE($4, watchlist),
+           watchlist_id = COALESCE($4::uuid, watchlist_id),
            external_ref = CASE WHEN $5::boolean THEN $6 ELSE external_ref END,
            case_ref     = CASE WHEN $7::boolean THEN $8 ELSE case_ref END,
            legal_basis  = COALESCE($9, legal_basis),
@@ -122,7 +142,7 @@ export function createSubjectRepo() {
           id,
           patch.displayName ?? null,
           patch.category ?? null,
-          patch.watchlist ?? null,
+          patch.watchlistId ?? null,
           'externalRef' in patch,
           patch.externalRef ?? null,
           'caseRef' in patch,
@@ -135,6 +155,19 @@ export function createSubjectRepo() {
         ],
       );
       return r.rowCount ? this.get(db, id) : null;
+    },
+
+    /**
+     * Current names of subjects named by id in stored results (searches, reports, notices keep ids only): erased subjects are
+     * absent from the map.
+     */
+    async names(db: Queryable, ids: string[]): Promise<Map<string, { displayName: string; watchlist: string; watchlistId: string; organization: string }>> {
+      if (!ids.length) return new Map();
+      const r = await db.query<{ id: string; display_name: string; watchlist: string; watchlist_id: string; organization: string }>(
+        `SELECT s.id, s.display_name, w.name AS watchlist, s.watchlist_id, w.organization FROM ${FROM} WHERE s.id = ANY($1::uuid[])`,
+        [[...new Set(ids)]],
+      );
+      return new Map(r.rows.map((x) => [x.id, { displayName: x.display_name, watchlist: x.watchlist, watchlistId: x.watchlist_id, organization: x.organization }]));
     },
 
     /** Deletes the subject; faces (and their images) go with it by ON DELETE CASCADE in the same statement. */
