@@ -9,6 +9,8 @@ import { createReviewService } from './domain/review.service';
 import type { FaceEngine } from './domain/face.types';
 import { NotReadyError } from './domain/errors';
 import { createSearchService } from './domain/search.service';
+import { createProbeFaceService } from './domain/probe-face.service';
+import { createProbeFaceRepo } from './infra/db/probe-face.repo';
 import { createSubjectService } from './domain/subject.service';
 import { createCalibrationStore } from './infra/calibration.store';
 import { createImageCipher, resolveImageKey } from './infra/crypto/image-cipher';
@@ -35,6 +37,8 @@ export interface ComposeOptions {
   logger: Logger;
   /** Builds the face engine (loads and warms models). Defaults to the worker-pool engine from infra/face. */
   engineFactory?: () => Promise<FaceEngine>;
+  /** Time source for retention (tests move it forward); defaults to the wall clock. */
+  clock?: () => Date;
 }
 
 /** Wires repositories, services and the HTTP app with plain factories. Used by main.ts and by the integration tests. */
@@ -42,11 +46,13 @@ export async function compose(opts: ComposeOptions) {
   const { config, db, logger } = opts;
   let engine: FaceEngine | null = null;
   let migrated = false;
+  let retentionTimer: NodeJS.Timeout | null = null;
 
   const audit = createAuditRepo();
   const faces = createFaceRepo();
   const subjectRepo = createSubjectRepo();
-  const keys = createKeyService({ db, keys: createKeyRepo(), audit });
+  const keyRepo = createKeyRepo();
+  const keys = createKeyService({ db, keys: keyRepo, audit });
   const calibration = createCalibrationStore();
   const metrics = createMetrics({
     queueDepth: () => engine?.queueDepth() ?? 0,
@@ -63,6 +69,15 @@ export async function compose(opts: ComposeOptions) {
   const subjects = createSubjectService({ db, subjects: subjectRepo, faces, audit, cipher, engine: requireEngine, enrolMinQuality: config.matching.enrolMinQuality });
   const searchRepo = createSearchRepo();
   const reviewRepo = createReviewRepo();
+  const probeFaces = createProbeFaceService({
+    db,
+    repo: createProbeFaceRepo(),
+    audit,
+    cipher,
+    searches: () => searches,
+    retentionDays: config.retention.probeDays,
+    clock: opts.clock,
+  });
   const searches = createSearchService({
     db,
     faces,
@@ -74,10 +89,12 @@ export async function compose(opts: ComposeOptions) {
     calibration,
     settings: config.matching,
     onSearch: (mode) => metrics.searches.inc({ mode }),
+    storeProbeCrop: probeFaces.store,
+    clock: opts.clock,
   });
 
   const auditService = createAuditService({ db, audit, anchors: createAnchorRepo() });
-  const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, audit });
+  const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, keys: keyRepo, audit });
   const reports = createReportService({ db, searches, audit });
   const oversight = createOversightService({ db, stats: createStatsRepo() });
 
@@ -94,10 +111,12 @@ export async function compose(opts: ComposeOptions) {
     mountV1(v1, openapi) {
       const uploadBytes = config.limits.uploadBytes;
       v1.use('/subjects', subjectsRouter({ subjects, uploadBytes }, openapi));
-      const s = searchesRouter({ searches, uploadBytes }, openapi);
+      const s = searchesRouter({ searches, probeFaces, uploadBytes }, openapi);
       v1.use('/searches', s.searches);
       v1.use('/verify', s.verify);
-      v1.use('/searches', reviewsRouter({ reviews, reports }, openapi));
+      const rv = reviewsRouter({ reviews, reports }, openapi);
+      v1.use('/searches', rv.searches);
+      v1.use('/reviews', rv.queue);
       v1.use('/audit', auditRouter(auditService, openapi));
       v1.use('/oversight', oversightRouter(oversight, openapi));
     },
@@ -111,6 +130,7 @@ export async function compose(opts: ComposeOptions) {
     subjects,
     searches,
     reviews,
+    probeFaces,
     metrics,
     async startEngine(): Promise<FaceEngine> {
       const factory =
@@ -137,7 +157,26 @@ export async function compose(opts: ComposeOptions) {
       engine = e;
       return e;
     },
+    /**
+     * The probe-face retention job: purges expired crops now and then every `intervalMs` (default hourly). Each run that removes
+     * crops is audited (`probe_faces.purged`). Stopped by close(). Resolves when the first run is done (it never rejects).
+     */
+    startRetentionJob(intervalMs = 3_600_000): Promise<void> {
+      const run = async () => {
+        try {
+          const r = await probeFaces.purgeExpired();
+          if (r.crops > 0) logger.info({ cropsRemoved: r.crops, searches: r.searches, before: r.before }, 'probe-face crops purged');
+        } catch (e) {
+          logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'probe-face purge failed; retried on the next run');
+        }
+      };
+      retentionTimer = setInterval(() => void run(), intervalMs);
+      retentionTimer.unref();
+      return run();
+    },
     async close() {
+      if (retentionTimer) clearInterval(retentionTimer);
+      retentionTimer = null;
       await engine?.close();
       engine = null;
     },

@@ -35,6 +35,7 @@ async function main() {
   }
 
   await system.startEngine();
+  void system.startRetentionJob();
 
   let stopping = false;
   const stop = async (signal: string) => {

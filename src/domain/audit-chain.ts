@@ -16,7 +16,8 @@ export type AuditEventType =
   | 'key.created'
   | 'key.revoked'
   | 'key.bootstrapped'
-  | 'audit.anchored';
+  | 'audit.anchored'
+  | 'probe_faces.purged';
 
 export interface AuditActor {
   keyId: string | null;

@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditRepo } from '../infra/db/audit.repo';
-import type { Db } from '../infra/db/db';
+import type { Db, Queryable } from '../infra/db/db';
 import type { FaceRepo } from '../infra/db/face.repo';
 import type { ReviewRepo } from '../infra/db/review.repo';
 import type { SearchRecord, SearchRepo } from '../infra/db/search.repo';
 import type { SubjectRepo } from '../infra/db/subject.repo';
 import { actorOf } from './actor';
-import { canSeeOrganization, type Principal } from './api-key';
+import { canSeeOrganization, hasRole, holderOf, type Principal } from './api-key';
 import type { Calibration } from './calibration';
 import { similarityFromCosineDistance } from './calibration';
 import { decodeCursor, page } from './cursor';
 import { NoFaceError, NotFoundError } from './errors';
 import type { FaceEngine } from './face.types';
 import { keepCandidates, reviewDecision, type Candidate, type FaceResult, type SearchMode } from './matching-policy';
-import { withReviewState } from './review-state';
+import { blindFor, withReviewState } from './review-state';
 
 export interface SearchParams {
   purpose: string;
@@ -37,6 +37,8 @@ export interface SearchServiceDeps {
   calibration: (modelId: string) => Calibration;
   settings: { screeningTargetFmr: number; verifyTargetFmr: number; ambiguityMargin: number; probeMinQuality: number };
   onSearch?: (mode: string) => void;
+  /** When given, each probe face's aligned crop is kept (probe-face.service.ts), in the search's transaction. */
+  storeProbeCrop?: (tx: Queryable, searchId: string, faceIndex: number, jpeg: Buffer, createdAt: string) => Promise<void>;
   clock?: () => Date;
 }
 
@@ -74,7 +76,7 @@ export function createSearchService(d: SearchServiceDeps) {
   return {
     async search(p: Principal, image: Buffer, params: SearchParams) {
       const engine = d.engine();
-      const analyzed = await engine.analyze(image);
+      const analyzed = await engine.analyze(image, d.storeProbeCrop ? { withCrops: true } : undefined);
       if (analyzed.faces.length === 0) throw new NoFaceError('No face was found in the probe image.');
       const calibration = d.calibration(engine.model.id);
       const policy = {
@@ -130,7 +132,7 @@ export function createSearchService(d: SearchServiceDeps) {
         const candidateSummary = faceResults.flatMap((f) =>
           f.candidates.map((c) => ({ faceIndex: f.faceIndex, subjectId: c.subjectId, faceId: c.faceId, similarity: c.similarity, fmr: c.estimatedFalseMatchRate })),
         );
-        return record(
+        const stored = await record(
           tx,
           { id, kind: 'search', organization: p.organization, keyId: p.keyId, mode: params.mode, purpose: params.purpose, caseRef: params.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, params: { ...params }, createdAt },
           // The gallery state searched: the audit chain position just before this search (every gallery change is an event).
@@ -151,6 +153,12 @@ export function createSearchService(d: SearchServiceDeps) {
           candidateSummary.map((c) => c.subjectId),
           p,
         );
+        if (d.storeProbeCrop) {
+          for (const [faceIndex, f] of analyzed.faces.entries()) {
+            if (f.cropJpeg) await d.storeProbeCrop(tx, id, faceIndex, f.cropJpeg, createdAt);
+          }
+        }
+        return stored;
       });
       d.onSearch?.(params.mode);
       return out;
@@ -211,11 +219,17 @@ export function createSearchService(d: SearchServiceDeps) {
       });
     },
 
-    /** A stored search, if the caller may see it. Another organization's search is reported as not found (no existence leak). */
+    /**
+     * A stored search, if the caller may see it. Another organization's search is reported as not found (no existence leak).
+     * A reviewer key without the auditor role gets the blind view (review-state.ts blindFor) of candidates they have not decided.
+     */
     async get(p: Principal, id: string): Promise<SearchRecord> {
       const s = await searches.get(db, id);
       if (!s || !canSeeOrganization(p, s.organization)) throw new NotFoundError('Search');
-      return d.reviews ? { ...s, result: withReviewState(s.result, await d.reviews.listBySearch(db, id)) } : s;
+      if (!d.reviews) return s;
+      const reviews = await d.reviews.listBySearch(db, id);
+      const blind = hasRole(p, 'reviewer') && !hasRole(p, 'auditor');
+      return { ...s, result: blind ? blindFor(s.result, reviews, holderOf(p)) : withReviewState(s.result, reviews) };
     },
 
     async list(p: Principal, f: { from?: Date; to?: Date; caseRef?: string; cursor?: string; limit: number }) {

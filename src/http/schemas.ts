@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHECKLIST_FEATURES, CHECKLIST_VALUES } from '../domain/feature-checklist';
 
 /** Request and response schemas shared by the routes (validation) and /openapi.json (documentation). */
 export const CATEGORIES = ['fraud', 'money_laundering', 'sanctions', 'other'] as const;
@@ -11,6 +12,7 @@ const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
     .pipe(z.array(item).max(50));
 
 export const uuidParam = z.object({ id: z.string().uuid() });
+export const probeFaceParams = z.object({ id: z.string().uuid(), faceIndex: z.string().regex(/^\d{1,4}$/, 'a face index: 0, 1, 2 …').transform(Number) });
 export const faceParams = z.object({ id: z.string().uuid(), faceId: z.string().uuid() });
 
 export const subjectBody = z
@@ -134,12 +136,17 @@ export const verifyResult = z.object({
 });
 
 // Oversight: reviews, audit chain, statistics (issue 6).
+export const featureChecklist = z
+  .partialRecord(z.enum(CHECKLIST_FEATURES), z.enum(CHECKLIST_VALUES))
+  .describe('FISWG-style feature comparison: each feature similar, different or not_visible');
+
 export const reviewBody = z
   .object({
     faceIndex: z.number().int().min(0),
     subjectId: z.string().uuid(),
     decision: z.enum(['confirmed', 'rejected', 'inconclusive']),
     rationale: z.string().trim().min(1).max(5000),
+    checklist: featureChecklist.optional(),
   })
   .strict();
 
@@ -151,8 +158,28 @@ export const reviewRecord = z.object({
   decision: z.enum(['confirmed', 'rejected', 'inconclusive']),
   rationale: z.string(),
   keyId: z.string().uuid(),
+  holder: z.string().describe('holder of the reviewer key when the decision was made'),
   organization: z.string(),
+  checklist: featureChecklist.nullable(),
   createdAt: z.string(),
+});
+
+export const queueQuery = z.object({
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const queueItem = z.object({
+  searchId: z.string().uuid(),
+  createdAt: z.string(),
+  mode: z.string(),
+  purpose: z.string(),
+  caseRef: z.string(),
+  organization: z.string(),
+  faceIndex: z.number().int(),
+  rank: z.number().int(),
+  face: z.object({ box, quality }),
+  candidate: candidate.omit({ review: true }),
 });
 
 export const reviewRecorded = reviewRecord.extend({

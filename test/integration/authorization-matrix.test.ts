@@ -32,7 +32,7 @@ const withAuth = (r: request.Test, auth?: string) => (auth ? r.set('Authorizatio
 const admin = 'admin' as const;
 
 const ROUTES: RouteCase[] = [
-  { name: 'POST /v1/keys', roles: [admin], own: 201, foreign: 403, call: (c, a) => withAuth(request(c.svc.app).post('/v1/keys'), a).send({ roles: ['searcher'], organization: 'bank-a' }) },
+  { name: 'POST /v1/keys', roles: [admin], own: 201, foreign: 403, call: (c, a) => withAuth(request(c.svc.app).post('/v1/keys'), a).send({ roles: ['searcher'], organization: 'bank-a', holder: 'Matrix Holder' }) },
   { name: 'GET /v1/keys', roles: [admin], own: 200, foreign: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/keys'), a) },
   {
     name: 'DELETE /v1/keys/:id',

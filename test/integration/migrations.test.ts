@@ -56,7 +56,7 @@ const pgBackend = backends().find((b) => b.name === 'postgres');
     const second = await createPostgresDb(t.url!, 2);
     try {
       const [a, b] = await Promise.all([migrate(t.db), migrate(second)]);
-      expect([...a, ...b].sort()).toEqual(readMigrations().map((m) => m.version));
+      expect([...a, ...b].sort((m, n) => m - n)).toEqual(readMigrations().map((m) => m.version));
       const n = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migration');
       expect(n.rows[0]!.n).toBe(readMigrations().length);
     } finally {

@@ -8,9 +8,18 @@ import type { OpenApi } from '../openapi';
 import * as s from '../schemas';
 import { parse } from '../validate';
 
-/** Mounted beside the searches router at /v1/searches: review decisions and the case-file report of one search. */
-export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportService }, openapi: OpenApi): Router {
+/**
+ * `searches` is mounted beside the searches router at /v1/searches (review decisions and the case-file report of one search);
+ * `queue` at /v1/reviews (the reviewer's work queue).
+ */
+export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportService }, openapi: OpenApi): { searches: Router; queue: Router } {
   const r = Router();
+  const q = Router();
+  q.get('/queue', requireRole('reviewer'), async (req, res) => {
+    const query = parse(s.queueQuery, req.query);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await deps.reviews.queue(principalOf(req), query));
+  });
 
   r.post('/:id/reviews', requireRole('reviewer'), async (req, res) => {
     const { id } = parse(s.uuidParam, req.params);
@@ -51,5 +60,14 @@ export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportSer
       responses: { 200: { description: 'Report (JSON, or text/html with format=html)', schema: z.object({ reportVersion: z.literal(1) }).passthrough() } },
     },
   );
-  return r;
+  openapi.add({
+    method: 'get',
+    path: '/v1/reviews/queue',
+    summary:
+      "The caller's review work queue, oldest search first: candidates of visible 1:N searches not run by the caller's holder (any of their keys), not yet decided by that holder, and still open (not rejected, fewer than two confirming holders). Blind: items carry no other reviewer's decision. Probe face crop: GET /v1/searches/{id}/faces/{faceIndex}/image; candidate crop: GET /v1/subjects/{subjectId}/faces/{faceId}/image.",
+    roles: ['reviewer'],
+    query: s.queueQuery,
+    responses: { 200: { description: 'A page of candidates', schema: z.object({ items: z.array(s.queueItem), nextCursor: z.string().nullable() }) } },
+  });
+  return { searches: r, queue: q };
 }

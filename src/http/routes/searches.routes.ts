@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { PurposeRequiredError } from '../../domain/errors';
 import type { SearchService } from '../../domain/search.service';
+import type { ProbeFaceService } from '../../domain/probe-face.service';
 import { principalOf, requireRole } from '../auth';
 import type { OpenApi } from '../openapi';
 import * as s from '../schemas';
@@ -16,7 +17,7 @@ function requirePurpose(req: Request) {
   if (missing.length) throw new PurposeRequiredError(missing);
 }
 
-export function searchesRouter(deps: { searches: SearchService; uploadBytes: number }, openapi: OpenApi): { searches: Router; verify: Router } {
+export function searchesRouter(deps: { searches: SearchService; probeFaces: ProbeFaceService; uploadBytes: number }, openapi: OpenApi): { searches: Router; verify: Router } {
   const { searches } = deps;
   const r = Router();
 
@@ -61,6 +62,13 @@ export function searchesRouter(deps: { searches: SearchService; uploadBytes: num
     res.json({ ...rec.result, kind: rec.kind, purpose: rec.purpose, caseRef: rec.caseRef, organization: rec.organization, keyId: rec.keyId });
   });
 
+  r.get('/:id/faces/:faceIndex/image', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
+    const { id, faceIndex } = parse(s.probeFaceParams, req.params);
+    const img = await deps.probeFaces.image(principalOf(req), id, faceIndex);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type(img.mediaType).send(img.bytes);
+  });
+
   const v = Router();
   v.post('/', requireRole('searcher'), imageUpload(deps.uploadBytes), async (req, res) => {
     requirePurpose(req);
@@ -80,6 +88,13 @@ export function searchesRouter(deps: { searches: SearchService; uploadBytes: num
     },
     { method: 'get', path: '/v1/searches', summary: "List the organization's searches", roles: ['searcher', 'reviewer', 'auditor'], query: s.listSearchesQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(z.object({ searchId: z.string() }).passthrough()), nextCursor: z.string().nullable() }) } } },
     { method: 'get', path: '/v1/searches/{id}', summary: 'A stored search result (another organization\'s search is 404)', roles: ['searcher', 'reviewer', 'auditor'], responses: { 200: { description: 'Search', schema: s.searchResult } } },
+    {
+      method: 'get',
+      path: '/v1/searches/{id}/faces/{faceIndex}/image',
+      summary: 'The aligned crop (JPEG) of one probe face, kept encrypted for PROBE_RETENTION_DAYS after the search; 404 once purged. Same visibility as the search.',
+      roles: ['searcher', 'reviewer', 'auditor'],
+      responses: { 200: { description: 'JPEG bytes', contentType: 'image/jpeg' } },
+    },
     { method: 'post', path: '/v1/verify', summary: '1:1 verification of a probe against all templates of a subject (purpose and caseRef required)', roles: ['searcher'], multipart: s.verifyFields, responses: { 200: { description: 'Verification', schema: s.verifyResult } } },
   );
   return { searches: r, verify: v };
