@@ -7,7 +7,7 @@ import { createOversightService } from './domain/oversight.service';
 import { createReportService } from './domain/report';
 import { createReviewService } from './domain/review.service';
 import type { FaceEngine } from './domain/face.types';
-import { NotReadyError } from './domain/errors';
+import { NotFoundError, NotReadyError } from './domain/errors';
 import { createSearchService } from './domain/search.service';
 import { createProbeFaceService } from './domain/probe-face.service';
 import { createProbeFaceRepo } from './infra/db/probe-face.repo';
@@ -75,6 +75,7 @@ export async function compose(opts: ComposeOptions) {
     audit,
     cipher,
     searches: () => searches,
+    enrolledCrop: (subjectId, faceId) => subjects.faceImage(subjectId, faceId, 'crop'),
     retentionDays: config.retention.probeDays,
     clock: opts.clock,
   });
@@ -95,7 +96,24 @@ export async function compose(opts: ComposeOptions) {
 
   const auditService = createAuditService({ db, audit, anchors: createAnchorRepo() });
   const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, keys: keyRepo, audit });
-  const reports = createReportService({ db, searches, audit });
+  const orNull = async (f: () => Promise<{ bytes: Buffer }>) => {
+    try {
+      return (await f()).bytes;
+    } catch (e) {
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
+  };
+  const reports = createReportService({
+    db,
+    searches,
+    audit,
+    keys: keyRepo,
+    images: {
+      probe: (p, id, faceIndex) => orNull(() => probeFaces.image(p, id, faceIndex)),
+      candidate: (p, id, faceIndex, rank) => orNull(() => probeFaces.candidateImage(p, id, faceIndex, rank)),
+    },
+  });
   const oversight = createOversightService({ db, stats: createStatsRepo() });
 
   const app = buildApp({

@@ -22,6 +22,8 @@ export function createProbeFaceService(d: {
   audit: AuditRepo;
   cipher: ImageCipher;
   searches: () => SearchService;
+  /** The enrolled aligned crop of a gallery face (throws NotFound once erased). */
+  enrolledCrop: (subjectId: string, faceId: string) => Promise<{ mediaType: string; bytes: Buffer }>;
   retentionDays: number;
   clock?: () => Date;
 }) {
@@ -38,6 +40,18 @@ export function createProbeFaceService(d: {
       const sealed = await d.repo.get(d.db, searchId, faceIndex);
       if (!sealed) throw new NotFoundError('Probe face image (never stored, or purged after the retention period)');
       return { mediaType: sealed.mediaType, bytes: d.cipher.open(sealed, aadOf(searchId, faceIndex)) };
+    },
+
+    /**
+     * The enrolled crop of the candidate at `rank` for probe face `faceIndex` of a search, for whoever may read the search
+     * (searchers see the faces their search proposed, not the whole gallery). An erased subject → 404.
+     */
+    async candidateImage(p: Principal, searchId: string, faceIndex: number, rank: number) {
+      const rec = await d.searches().get(p, searchId);
+      const faces = (rec.result as { faces?: Array<{ faceIndex: number; candidates?: Array<{ rank: number; subjectId: string; faceId: string }> }> }).faces ?? [];
+      const c = faces.find((f) => f.faceIndex === faceIndex)?.candidates?.find((x) => x.rank === rank);
+      if (!c) throw new NotFoundError('Candidate');
+      return d.enrolledCrop(c.subjectId, c.faceId);
     },
 
     /** Removes crops older than the retention period; audited when anything was removed. */

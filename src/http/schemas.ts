@@ -12,7 +12,9 @@ const commaList = <T extends z.ZodType<unknown, string>>(item: T) =>
     .pipe(z.array(item).max(50));
 
 export const uuidParam = z.object({ id: z.string().uuid() });
-export const probeFaceParams = z.object({ id: z.string().uuid(), faceIndex: z.string().regex(/^\d{1,4}$/, 'a face index: 0, 1, 2 …').transform(Number) });
+const smallIndex = z.string().regex(/^\d{1,4}$/, 'a decimal number: 0, 1, 2 …').transform(Number);
+export const probeFaceParams = z.object({ id: z.string().uuid(), faceIndex: smallIndex });
+export const candidateImageParams = z.object({ id: z.string().uuid(), faceIndex: smallIndex, rank: smallIndex });
 export const faceParams = z.object({ id: z.string().uuid(), faceId: z.string().uuid() });
 
 export const subjectBody = z

@@ -75,6 +75,24 @@ describe.each(backends())('review queue, holders and blind review on $name', (ba
     expect(second.body.candidateReview).toMatchObject({ state: 'awaiting_second_confirmation', confirmations: 1 });
     expect(await stateOf(auditor, id)).toEqual({ state: 'awaiting_second_confirmation', confirmations: 1, rejections: 0 });
     expect((await review(rob, id, {}).expect(201)).body.candidateReview).toMatchObject({ state: 'confirmed', confirmations: 2 });
+
+    // The case file names both people, shows the probe crop and the enrolled crop as data: URIs, and lets nothing load.
+    const html = await request(svc.app).get(`/v1/searches/${id}/report?format=html`).set('Authorization', auditor).expect(200);
+    expect(html.headers['content-security-policy']).toMatch(/default-src 'none'.*img-src data:/);
+    expect(html.text).toContain('Rita Reviewer');
+    expect(html.text).toContain('Rob Reviewer');
+    expect(html.text).toContain('Sam Searcher');
+    const srcs = [...html.text.matchAll(/\bsrc="([^"]*)"/g)].map((m) => m[1]!);
+    expect(srcs.length).toBe(8); // two faces × two candidates × (probe crop + enrolled crop)
+    expect(srcs.every((u) => u.startsWith('data:image/jpeg;base64,/9j/'))).toBe(true);
+  });
+
+  it('serves a candidate\'s enrolled crop to the searcher through the search, and 404 for a rank that is not there', async () => {
+    const id = await search();
+    const res = await request(svc.app).get(`/v1/searches/${id}/faces/0/candidates/1/image`).set('Authorization', sam.auth).expect(200);
+    expect(res.headers['content-type']).toBe('image/jpeg');
+    expect((await request(svc.app).get(`/v1/searches/${id}/faces/0/candidates/9/image`).set('Authorization', sam.auth)).status).toBe(404);
+    expect((await request(svc.app).get(`/v1/searches/${id}/faces/0/candidates/1/image`).set('Authorization', foreign)).status).toBe(404);
   });
 
   it('refuses a review by another key of the person who ran the search (403) and keeps their searches out of their queue', async () => {

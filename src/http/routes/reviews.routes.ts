@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ReportService } from '../../domain/report';
-import { renderReportHtml } from '../../domain/report-html';
 import type { ReviewService } from '../../domain/review.service';
 import { principalOf, requireRole } from '../auth';
 import type { OpenApi } from '../openapi';
@@ -30,14 +29,13 @@ export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportSer
   r.get('/:id/report', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
     const { id } = parse(s.uuidParam, req.params);
     const { format } = parse(s.reportQuery, req.query);
-    const report = await deps.reports.report(principalOf(req), id);
     res.setHeader('Cache-Control', 'no-store');
     if (format === 'html') {
-      // Self-contained and script-free: forbid every external load and script should the HTML be opened from the API origin.
-      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
-      res.type('text/html; charset=utf-8').send(renderReportHtml(report));
+      // Self-contained and script-free: faces are data: URIs; every other load and every script is forbidden.
+      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'");
+      res.type('text/html; charset=utf-8').send(await deps.reports.html(principalOf(req), id));
     } else {
-      res.json(report);
+      res.json(await deps.reports.report(principalOf(req), id));
     }
   });
 

@@ -69,6 +69,13 @@ export function searchesRouter(deps: { searches: SearchService; probeFaces: Prob
     res.type(img.mediaType).send(img.bytes);
   });
 
+  r.get('/:id/faces/:faceIndex/candidates/:rank/image', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
+    const { id, faceIndex, rank } = parse(s.candidateImageParams, req.params);
+    const img = await deps.probeFaces.candidateImage(principalOf(req), id, faceIndex, rank);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type(img.mediaType).send(img.bytes);
+  });
+
   const v = Router();
   v.post('/', requireRole('searcher'), imageUpload(deps.uploadBytes), async (req, res) => {
     requirePurpose(req);
@@ -92,6 +99,13 @@ export function searchesRouter(deps: { searches: SearchService; probeFaces: Prob
       method: 'get',
       path: '/v1/searches/{id}/faces/{faceIndex}/image',
       summary: 'The aligned crop (JPEG) of one probe face, kept encrypted for PROBE_RETENTION_DAYS after the search; 404 once purged. Same visibility as the search.',
+      roles: ['searcher', 'reviewer', 'auditor'],
+      responses: { 200: { description: 'JPEG bytes', contentType: 'image/jpeg' } },
+    },
+    {
+      method: 'get',
+      path: '/v1/searches/{id}/faces/{faceIndex}/candidates/{rank}/image',
+      summary: "The enrolled face crop (JPEG) of one candidate of a stored search, for whoever may read the search (a searcher sees the faces its search proposed, not the gallery). 404 once the subject is erased.",
       roles: ['searcher', 'reviewer', 'auditor'],
       responses: { 200: { description: 'JPEG bytes', contentType: 'image/jpeg' } },
     },
