@@ -8,6 +8,7 @@ import type { Metrics } from './http/metrics';
 import { createOpenApi } from './http/openapi';
 import { rateLimit } from './http/rate-limit';
 import { requestContext } from './http/request-context';
+import { consoleRouter } from './http/console';
 import { keysRouter } from './http/routes/keys.routes';
 import { opsRouter, type ReadinessCheck } from './http/routes/ops.routes';
 
@@ -20,6 +21,8 @@ export interface AppDeps {
   /** Mounts the domain routers under /v1 (subjects, searches, verify, audit …); given the OpenAPI registry to describe them. */
   mountV1?: (v1: express.Router, openapi: ReturnType<typeof createOpenApi>) => void;
   version?: string;
+  /** Built console to serve at `/` (default dist/console). */
+  consoleDir?: string;
 }
 
 /** The Express app. Never listens: main.ts does, and supertest drives it directly. */
@@ -39,6 +42,7 @@ export function buildApp(deps: AppDeps): Express {
   v1.use('/keys', keysRouter(deps.keys, openapi));
   deps.mountV1?.(v1, openapi);
   app.use('/v1', v1);
+  app.use(consoleRouter(deps.consoleDir));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger, deps.config.limits.uploadBytes));

@@ -37,6 +37,8 @@ export interface ComposeOptions {
   logger: Logger;
   /** Builds the face engine (loads and warms models). Defaults to the worker-pool engine from infra/face. */
   engineFactory?: () => Promise<FaceEngine>;
+  /** Built console served at `/` (default dist/console). */
+  consoleDir?: string;
   /** Time source for retention (tests move it forward); defaults to the wall clock. */
   clock?: () => Date;
 }
@@ -121,6 +123,7 @@ export async function compose(opts: ComposeOptions) {
     logger,
     metrics,
     keys,
+    consoleDir: opts.consoleDir,
     readiness: [
       { name: 'database', check: async () => (await db.query('SELECT 1')).rowCount === 1 },
       { name: 'migrations', check: async () => (migrated ||= await isMigrated(db)) },

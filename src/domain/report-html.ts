@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CHECKLIST_FEATURES, FEATURE_LABELS, type FeatureChecklist } from './feature-checklist';
 import { qualityIssueWords, reviewStateWords } from './words';
 import type { CaseReport } from './report';
@@ -29,6 +30,9 @@ img.crop{width:128px;height:128px;object-fit:cover;border:1px solid #555;backgro
 .missing{width:128px;height:128px;display:flex;align-items:center;justify-content:center;border:1px dashed #555;font-size:11px;padding:4px;box-sizing:border-box}
 .decision{margin:4px 0 10px 0}
 @media print{body{margin:0;max-width:none;font-size:11px}h2{break-after:avoid}.face,tr{break-inside:avoid}.warn{border-width:1px}a{color:inherit}}`;
+
+/** CSP hash source of the case file's one inline <style> (the console's policy allows exactly this inline style). */
+export const REPORT_CSS_SHA256 = `sha256-${createHash('sha256').update(CSS).digest('base64')}`;
 
 const img = (uri: string | null, alt: string, missing: string) => (uri ? `<img class="crop" src="${uri}" alt="${esc(alt)}">` : `<div class="missing" role="img" aria-label="${esc(missing)}">${esc(missing)}</div>`);
 const code = (v: unknown) => `<code>${esc(v)}</code>`;

@@ -10,7 +10,7 @@ import { migrate } from '../../src/infra/db/migrate';
 export const BOOTSTRAP_KEY = 'test-bootstrap-admin-key-000000000001';
 
 /** A composed service (real repositories, real database) with the bootstrap admin key registered. */
-export async function startService(db: Db, opts: { env?: Record<string, string>; engine?: FaceEngine; migrateFirst?: boolean; clock?: () => Date } = {}) {
+export async function startService(db: Db, opts: { env?: Record<string, string>; engine?: FaceEngine; migrateFirst?: boolean; clock?: () => Date; consoleDir?: string } = {}) {
   // A fresh image key per service, as a PostgreSQL deployment must configure one (embedded mode would make its own).
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -25,6 +25,7 @@ export async function startService(db: Db, opts: { env?: Record<string, string>;
     db,
     logger: pino({ level: 'silent' }),
     clock: opts.clock,
+    consoleDir: opts.consoleDir,
     ...(opts.engine ? { engineFactory: async () => opts.engine! } : {}),
   });
   if (opts.migrateFirst !== false) await system.keys.bootstrap(BOOTSTRAP_KEY);
