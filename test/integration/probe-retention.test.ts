@@ -81,6 +81,22 @@ describe.each(backends())('probe-face retention on $name', (backend) => {
     expect(await svc.probeFaces.purgeExpired()).toMatchObject({ crops: 0 });
   });
 
+  it('after a subject is erased, its candidate crop is gone (404) and the case file says so while the probe crop stays', async () => {
+    const enroller = (await svc.key(['enroller'], 'bank-a')).auth;
+    const subject = (await request(svc.app).post('/v1/subjects').set('Authorization', enroller)
+      .send({ displayName: 'Erasable Person', category: 'fraud', watchlist: 'wl', legalBasis: 'test' }).expect(201)).body.id as string;
+    const photo = fake.script(await blankImage(64, 64, { r: 200, g: 1, b: 2 }), [{ identity: 11 }]);
+    await request(svc.app).post(`/v1/subjects/${subject}/faces`).set('Authorization', enroller).attach('image', photo, 'e.jpg').expect(201);
+    const id = await search(5);
+    await request(svc.app).get(`/v1/searches/${id}/faces/0/candidates/1/image`).set('Authorization', searcher).expect(200);
+    await request(svc.app).delete(`/v1/subjects/${subject}`).set('Authorization', enroller).expect(200);
+    expect((await request(svc.app).get(`/v1/searches/${id}/faces/0/candidates/1/image`).set('Authorization', searcher)).status).toBe(404);
+    await crop(searcher, id, 0).expect(200);
+    const html = (await request(svc.app).get(`/v1/searches/${id}/report?format=html`).set('Authorization', auditor).expect(200)).text;
+    expect(html).toContain('enrolled face not available (subject erased)');
+    expect(html).toMatch(/src="data:image\/jpeg;base64,/); // the probe crop is still shown
+  });
+
   it('runs the purge from the periodic job started with the service', async () => {
     const id = await search(4);
     now += 31 * DAY;
