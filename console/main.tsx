@@ -6,13 +6,15 @@ import { SearchView } from './views/search';
 import { ReviewView } from './views/review';
 import { GalleryView } from './views/gallery';
 import { AuditView } from './views/audit';
+import { KeysView } from './views/keys';
 
-type ViewId = 'search' | 'review' | 'gallery' | 'audit';
+type ViewId = 'search' | 'review' | 'gallery' | 'audit' | 'keys';
 const VIEWS: Array<{ id: ViewId; label: string; roles: string[] }> = [
   { id: 'search', label: 'Search', roles: ['searcher'] },
   { id: 'review', label: 'Review queue', roles: ['reviewer'] },
   { id: 'gallery', label: 'Gallery', roles: ['enroller', 'admin'] },
   { id: 'audit', label: 'Oversight', roles: ['auditor'] },
+  { id: 'keys', label: 'API keys', roles: ['admin'] },
 ];
 
 function SignIn(p: { onSignedIn: (me: Me) => void }) {
@@ -85,6 +87,7 @@ function App() {
         {current === 'review' && <ReviewView />}
         {current === 'gallery' && <GalleryView />}
         {current === 'audit' && <AuditView />}
+        {current === 'keys' && <KeysView />}
       </main>
     </>
   );

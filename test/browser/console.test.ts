@@ -7,7 +7,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { buildConsole } from '../../src/http/console-build';
 import { createPgliteDb } from '../../src/infra/db/pglite.db';
 import type { Db } from '../../src/infra/db/db';
-import { startService } from '../helpers/app';
+import { BOOTSTRAP_KEY, startService } from '../helpers/app';
 import { SAMPLES_DIR, sample } from '../helpers/fixtures';
 import { cropFace } from '../helpers/images';
 
@@ -123,6 +123,24 @@ jest.setTimeout(300_000);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').waitFor();
     expect(await page.evaluate(() => [localStorage.length, sessionStorage.length])).toEqual([0, 0]);
+    await context.close();
+  });
+
+  it('admin: creates a key for a named holder in the console (secret shown once) that signs in at once', async () => {
+    const { context, page } = await open();
+    await signIn(page, BOOTSTRAP_KEY, 'bootstrap admin');
+    await page.getByRole('button', { name: 'API keys' }).click();
+    await page.getByLabel(/^Holder/).fill('Kim Keyholder');
+    await page.getByLabel('Organization').fill('fraud-unit');
+    await page.getByRole('checkbox', { name: 'reviewer' }).check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = (await page.locator('code.secret').textContent())!;
+    expect(secret).toMatch(/^fm_/);
+    await page.getByRole('cell', { name: 'Kim Keyholder', exact: true }).waitFor();
+    await axe(page, 'keys');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, secret, 'Kim Keyholder');
+    await page.getByRole('heading', { name: 'Review queue' }).waitFor();
     await context.close();
   });
 
