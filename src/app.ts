@@ -9,6 +9,7 @@ import { createOpenApi } from './http/openapi';
 import { createRateLimiter, keyRateLimit, unauthenticatedLimit } from './http/rate-limit';
 import { securityHeaders } from './http/security-headers';
 import { requestContext } from './http/request-context';
+import { consoleRouter } from './http/console';
 import { keysRouter } from './http/routes/keys.routes';
 import { opsRouter, type ReadinessCheck } from './http/routes/ops.routes';
 
@@ -23,6 +24,8 @@ export interface AppDeps {
   version?: string;
   /** Milliseconds clock for the rate limiters (tests move it instead of sleeping). */
   clock?: () => number;
+  /** Built console to serve at `/` (default dist/console). */
+  consoleDir?: string;
 }
 
 /** JSON request bodies (subjects, keys, reviews) are small; uploads are multipart and limited by MAX_UPLOAD_BYTES. */
@@ -54,6 +57,7 @@ export function buildApp(deps: AppDeps): Express {
   v1.use('/keys', keysRouter(deps.keys, openapi));
   deps.mountV1?.(v1, openapi);
   app.use('/v1', v1);
+  app.use(consoleRouter(deps.consoleDir));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger, { uploadBytes: deps.config.limits.uploadBytes, jsonBytes: JSON_LIMIT_BYTES }));

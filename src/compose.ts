@@ -8,8 +8,10 @@ import { createOversightService } from './domain/oversight.service';
 import { createReportService } from './domain/report';
 import { createReviewService } from './domain/review.service';
 import type { FaceEngine } from './domain/face.types';
-import { NotReadyError } from './domain/errors';
+import { NotFoundError, NotReadyError } from './domain/errors';
 import { createSearchService } from './domain/search.service';
+import { createProbeFaceService } from './domain/probe-face.service';
+import { createProbeFaceRepo } from './infra/db/probe-face.repo';
 import { createSubjectService } from './domain/subject.service';
 import { calibrationDirs, createCalibrationStore } from './infra/calibration.store';
 import { createNoticeService } from './domain/notice.service';
@@ -48,18 +50,27 @@ export interface ComposeOptions {
   clock?: () => number;
   /** Webhook delivery: clock, sender and retry policy (tests drive the worker with their own clock and tick()). */
   webhooks?: { clock?: () => Date; send?: WebhookSend; retry?: RetryPolicy };
+  /** Built console served at `/` (default dist/console). */
+  consoleDir?: string;
+  /** Time source for probe-face retention and stored search times (tests move it forward); defaults to the wall clock. */
+  now?: () => Date;
 }
+
+/** The reader of a candidate's enrolled crop on behalf of someone allowed to read the search that proposed it. */
+const CANDIDATE_CROP_READER = { keyId: 'service:candidate-crop', roles: ['auditor' as const], organization: '*' };
 
 /** Wires repositories, services and the HTTP app with plain factories. Used by main.ts and by the integration tests. */
 export async function compose(opts: ComposeOptions) {
   const { config, db, logger } = opts;
   let engine: FaceEngine | null = null;
   let migrated = false;
+  let retentionTimer: NodeJS.Timeout | null = null;
 
   const audit = createAuditRepo();
   const faces = createFaceRepo();
   const subjectRepo = createSubjectRepo();
-  const keys = createKeyService({ db, keys: createKeyRepo(), audit });
+  const keyRepo = createKeyRepo();
+  const keys = createKeyService({ db, keys: keyRepo, audit });
   const calibration = createCalibrationStore(calibrationDirs(config.face.modelsDir));
   const metrics = createMetrics({
     queueDepth: () => engine?.queueDepth() ?? 0,
@@ -83,6 +94,18 @@ export async function compose(opts: ComposeOptions) {
   const webhookWorker = createWebhookWorker({ db, webhooks: webhookRepo, cipher, ...opts.webhooks });
   const searchRepo = createSearchRepo();
   const reviewRepo = createReviewRepo();
+  const probeFaces = createProbeFaceService({
+    db,
+    repo: createProbeFaceRepo(),
+    audit,
+    cipher,
+    searches: () => searches,
+    // The caller's right to this crop is its right to read the search that proposed the candidate (checked by the probe-face
+    // service before it asks); the gallery read itself runs as the service, since a searcher cannot read subjects directly.
+    enrolledCrop: (subjectId, faceId) => subjects.faceImage(CANDIDATE_CROP_READER, subjectId, faceId, 'crop'),
+    retentionDays: config.retention.probeDays,
+    clock: opts.now,
+  });
   const searches = createSearchService({
     db,
     faces,
@@ -96,11 +119,30 @@ export async function compose(opts: ComposeOptions) {
     calibration,
     settings: config.matching,
     onSearch: (mode) => metrics.searches.inc({ mode }),
+    storeProbeCrop: probeFaces.store,
+    clock: opts.now,
   });
 
   const auditService = createAuditService({ db, audit, anchors: createAnchorRepo() });
-  const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, audit });
-  const reports = createReportService({ db, searches, audit });
+  const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, keys: keyRepo, audit });
+  const orNull = async (f: () => Promise<{ bytes: Buffer }>) => {
+    try {
+      return (await f()).bytes;
+    } catch (e) {
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
+  };
+  const reports = createReportService({
+    db,
+    searches,
+    audit,
+    keys: keyRepo,
+    images: {
+      probe: (p, id, faceIndex) => orNull(() => probeFaces.image(p, id, faceIndex)),
+      candidate: (p, id, faceIndex, rank) => orNull(() => probeFaces.candidateImage(p, id, faceIndex, rank)),
+    },
+  });
   const oversight = createOversightService({ db, stats: createStatsRepo() });
 
   const app = buildApp({
@@ -109,6 +151,7 @@ export async function compose(opts: ComposeOptions) {
     clock: opts.clock,
     metrics,
     keys,
+    consoleDir: opts.consoleDir,
     readiness: [
       { name: 'database', check: async () => (await db.query('SELECT 1')).rowCount === 1 },
       { name: 'migrations', check: async () => (migrated ||= await isMigrated(db)) },
@@ -121,10 +164,12 @@ export async function compose(opts: ComposeOptions) {
       v1.use('/notifications', n.notifications);
       v1.use('/webhooks', n.webhooks);
       v1.use('/subjects', subjectsRouter({ subjects, uploadBytes }, openapi));
-      const s = searchesRouter({ searches, uploadBytes }, openapi);
+      const s = searchesRouter({ searches, probeFaces, uploadBytes }, openapi);
       v1.use('/searches', s.searches);
       v1.use('/verify', s.verify);
-      v1.use('/searches', reviewsRouter({ reviews, reports }, openapi));
+      const rv = reviewsRouter({ reviews, reports }, openapi);
+      v1.use('/searches', rv.searches);
+      v1.use('/reviews', rv.queue);
       v1.use('/audit', auditRouter(auditService, openapi));
       v1.use('/oversight', oversightRouter(oversight, openapi));
     },
@@ -141,6 +186,7 @@ export async function compose(opts: ComposeOptions) {
     watchlists,
     notices,
     webhookWorker,
+    probeFaces,
     metrics,
     async startEngine(): Promise<FaceEngine> {
       const factory =
@@ -176,7 +222,26 @@ export async function compose(opts: ComposeOptions) {
       engine = dimensionCheckedEngine(e);
       return engine;
     },
+    /**
+     * The probe-face retention job: purges expired crops now and then every `intervalMs` (default hourly). Each run that removes
+     * crops is audited (`probe_faces.purged`). Stopped by close(). Resolves when the first run is done (it never rejects).
+     */
+    startRetentionJob(intervalMs = 3_600_000): Promise<void> {
+      const run = async () => {
+        try {
+          const r = await probeFaces.purgeExpired();
+          if (r.crops > 0) logger.info({ cropsRemoved: r.crops, searches: r.searches, before: r.before }, 'probe-face crops purged');
+        } catch (e) {
+          logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'probe-face purge failed; retried on the next run');
+        }
+      };
+      retentionTimer = setInterval(() => void run(), intervalMs);
+      retentionTimer.unref();
+      return run();
+    },
     async close() {
+      if (retentionTimer) clearInterval(retentionTimer);
+      retentionTimer = null;
       await engine?.close();
       engine = null;
     },

@@ -55,6 +55,9 @@ const schema = z.object({
   /** Enrolment refuses faces below this quality with LOW_QUALITY. */
   ENROL_MIN_QUALITY: numFrom(0.5, 0, 1),
 
+  /** Probe-face crops are kept this many days after their search, then purged (audited). */
+  PROBE_RETENTION_DAYS: intFrom(90, 1, 3650),
+
   RATE_LIMIT_PER_MINUTE: intFrom(600, 1, 1_000_000),
   /** Requests without a valid API key, per client address (failed authentications); beyond → 429. */
   RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: intFrom(30, 1, 1_000_000),
@@ -109,6 +112,7 @@ export interface Config {
     readonly probeMinQuality: number;
     readonly enrolMinQuality: number;
   };
+  readonly retention: { readonly probeDays: number };
   readonly secrets: { readonly bootstrapAdminKey?: string; readonly encryptionKey?: Buffer };
 }
 
@@ -163,6 +167,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       probeMinQuality: e.PROBE_MIN_QUALITY,
       enrolMinQuality: e.ENROL_MIN_QUALITY,
     },
+    retention: { probeDays: e.PROBE_RETENTION_DAYS },
     secrets: {
       bootstrapAdminKey: e.FACEMATCH_BOOTSTRAP_ADMIN_KEY,
       encryptionKey: e.FACEMATCH_ENCRYPTION_KEY ? Buffer.from(e.FACEMATCH_ENCRYPTION_KEY, 'base64') : undefined,

@@ -41,6 +41,7 @@ async function main() {
   deliveries.unref();
 
   await system.startEngine();
+  void system.startRetentionJob();
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -11,7 +11,13 @@ export interface Principal {
   keyId: string;
   roles: Role[];
   organization: string;
+  /** The person (or system) using the key: four-eyes review counts holders, not keys. Always set for keys from the database;
+   *  in-process principals (scripts) may omit it and then count as their key. */
+  holder?: string;
 }
+
+/** Who a principal is for four-eyes purposes: the key's holder, else the key itself. */
+export const holderOf = (p: Principal): string => p.holder ?? `key:${p.keyId}`;
 
 // scrypt cost: N=2^14, r=8, p=1 (~40 ms, 16 MiB), the interactive-login setting recommended by the scrypt paper.
 const N = 16384;

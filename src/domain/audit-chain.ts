@@ -23,7 +23,9 @@ export type AuditEventType =
   | 'watchlist.granted'
   | 'watchlist.grant_revoked'
   | 'webhook.set'
-  | 'webhook.deleted';
+  | 'webhook.deleted'
+
+  | 'probe_faces.purged';
 
 export interface AuditActor {
   keyId: string | null;

@@ -10,19 +10,24 @@ export interface PublicKey {
   id: string;
   roles: Role[];
   organization: string;
+  holder: string;
   label: string | null;
   createdAt: string;
   revokedAt: string | null;
 }
 
-const toPublic = ({ id, roles, organization, label, createdAt, revokedAt }: ApiKeyRow): PublicKey => ({
+const toPublic = ({ id, roles, organization, holder, label, createdAt, revokedAt }: ApiKeyRow): PublicKey => ({
   id,
   roles,
   organization,
+  holder,
   label,
   createdAt,
   revokedAt,
 });
+
+/** Holder of the admin key registered at first start. */
+export const BOOTSTRAP_HOLDER = 'bootstrap admin';
 
 /** Keys that verified recently, by SHA-256 of the token: scrypt runs once per key per process, not on every request. */
 const VERIFIED_CACHE_LIMIT = 10_000;
@@ -36,9 +41,10 @@ export function createKeyService(deps: { db: Db; keys: KeyRepo; audit: AuditRepo
     token: string,
     roles: Role[],
     organization: string,
+    holder: string,
     label: string | null,
   ): Promise<ApiKeyRow> {
-    return keys.insert(tx, { id: randomUUID(), lookup: tokenLookup(token), secretHash: await hashToken(token), roles, organization, label });
+    return keys.insert(tx, { id: randomUUID(), lookup: tokenLookup(token), secretHash: await hashToken(token), roles, organization, holder, label });
   }
 
   return {
@@ -52,24 +58,36 @@ export function createKeyService(deps: { db: Db; keys: KeyRepo; audit: AuditRepo
         if (verified.size >= VERIFIED_CACHE_LIMIT) verified.clear();
         verified.set(digest, row.id);
       }
-      return { keyId: row.id, roles: row.roles, organization: row.organization };
+      return { keyId: row.id, roles: row.roles, organization: row.organization, holder: row.holder };
     },
 
-    async create(by: Principal, input: { roles: Role[]; organization: string; label?: string | null }) {
+    /**
+     * `holder` is required by the HTTP contract and the CLI; in-process callers that omit it get a holder unique to the key
+     * (so such keys never merge with anyone in four-eyes counting).
+     */
+    async create(by: Principal, input: { roles: Role[]; organization: string; holder?: string; label?: string | null }) {
       if (by.organization !== '*' && input.organization !== by.organization) {
         throw new ForbiddenError('An admin key may create keys only for its own organization.');
       }
       const token = generateToken();
       const row = await db.transaction(async (tx) => {
-        const k = await insertKey(tx, token, [...new Set(input.roles)], input.organization, input.label ?? null);
+        const holder = input.holder ?? `unnamed key ${tokenLookup(token)}`;
+        const k = await insertKey(tx, token, [...new Set(input.roles)], input.organization, holder, input.label ?? null);
         await audit.append(tx, {
           type: 'key.created',
           actor: actorOf(by),
-          payload: { keyId: k.id, roles: k.roles, organization: k.organization, label: k.label },
+          payload: { keyId: k.id, roles: k.roles, organization: k.organization, holder: k.holder, label: k.label },
         });
         return k;
       });
       return { ...toPublic(row), key: token };
+    },
+
+    /** The caller's own key (what the console shows after sign-in). */
+    async me(by: Principal): Promise<PublicKey> {
+      const row = await keys.findById(db, by.keyId);
+      if (!row) throw new NotFoundError('API key');
+      return toPublic(row);
     },
 
     async list(by: Principal): Promise<PublicKey[]> {
@@ -95,7 +113,7 @@ export function createKeyService(deps: { db: Db; keys: KeyRepo; audit: AuditRepo
         await tx.query('SELECT pg_advisory_xact_lock($1)', [7_406_331_903]);
         if (await keys.activeAdminExists(tx)) return null;
         const token = bootstrapKey ?? generateToken();
-        const k = await insertKey(tx, token, ['admin'], '*', bootstrapKey ? 'bootstrap (environment)' : 'bootstrap (generated)');
+        const k = await insertKey(tx, token, ['admin'], '*', BOOTSTRAP_HOLDER, bootstrapKey ? 'bootstrap (environment)' : 'bootstrap (generated)');
         await audit.append(tx, {
           type: 'key.bootstrapped',
           actor: { keyId: null, organization: '*', roles: [] },

@@ -6,6 +6,8 @@ import type { Principal } from './api-key';
 import { hashEvent, type AuditEvent } from './audit-chain';
 import type { SearchService } from './search.service';
 import type { ReviewSummary } from './review-state';
+import type { KeyRepo } from '../infra/db/key.repo';
+import { renderReportHtml } from './report-html';
 
 type StoredCandidate = {
   rank: number;
@@ -26,7 +28,7 @@ type StoredFace = { faceIndex: number; box: unknown; quality: { score: number; i
 export interface CaseReport {
   reportVersion: 1;
   generatedAt: string;
-  generatedBy: { keyId: string; organization: string };
+  generatedBy: { keyId: string; organization: string; holder?: string | null };
   search: Record<string, unknown>;
   faces: Array<{ faceIndex: number; box: unknown; quality: unknown; candidates: number }>;
   candidates: Array<StoredCandidate & { faceIndex: number }>;
@@ -87,14 +89,34 @@ export function buildReport(rec: SearchRecord, events: AuditEvent[], by: Princip
   };
 }
 
-export function createReportService(d: { db: Db; searches: SearchService; audit: AuditRepo; clock?: () => Date }) {
+/** Face images a case file shows: probe-face crops and candidates' enrolled crops (null when purged or erased). */
+export interface ReportImages {
+  probe(p: Principal, searchId: string, faceIndex: number): Promise<Buffer | null>;
+  candidate(p: Principal, searchId: string, faceIndex: number, rank: number): Promise<Buffer | null>;
+}
+
+export function createReportService(d: { db: Db; searches: SearchService; audit: AuditRepo; keys: KeyRepo; images?: ReportImages; clock?: () => Date }) {
   const now = d.clock ?? (() => new Date());
+  const report = async (p: Principal, searchId: string): Promise<CaseReport> => {
+    const rec = await d.searches.get(p, searchId);
+    const events = await d.audit.list(d.db, { searchId, limit: 10_000 });
+    const r = buildReport(rec, events, p, now());
+    const searcher = await d.keys.findById(d.db, rec.keyId);
+    return { ...r, search: { ...r.search, holder: searcher?.holder ?? null }, generatedBy: { ...r.generatedBy, holder: p.holder ?? null } };
+  };
   return {
-    /** Same visibility as GET /v1/searches/:id (foreign organization → 404). */
-    async report(p: Principal, searchId: string): Promise<CaseReport> {
-      const rec = await d.searches.get(p, searchId);
-      const events = await d.audit.list(d.db, { searchId, limit: 10_000 });
-      return buildReport(rec, events, p, now());
+    /** Same visibility as GET /v1/searches/:id (foreign organization → 404; a reviewer gets the blind view). */
+    report,
+
+    /** The printable case file, with the face crops inlined as data: URIs (the page loads nothing). */
+    async html(p: Principal, searchId: string): Promise<string> {
+      const r = await report(p, searchId);
+      const uri = (b: Buffer | null) => (b ? `data:image/jpeg;base64,${b.toString('base64')}` : null);
+      const probes = new Map<number, string | null>();
+      const candidates = new Map<string, string | null>();
+      for (const f of r.faces) probes.set(f.faceIndex, uri((await d.images?.probe(p, searchId, f.faceIndex)) ?? null));
+      for (const c of r.candidates) candidates.set(`${c.faceIndex}:${c.rank}`, uri((await d.images?.candidate(p, searchId, c.faceIndex, c.rank)) ?? null));
+      return renderReportHtml(r, { probe: (i) => probes.get(i) ?? null, candidate: (i, rank) => candidates.get(`${i}:${rank}`) ?? null });
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Four-eyes review rules for one candidate (a subject proposed for one probe face of one search).
  * EU AI Act Art. 14(5): no action on an identification unless two natural persons verified it. Reviewers are told apart by
- * their API key: one key is one reviewer.
+ * the holder of their API key (the person using it): two keys of one holder count once.
  */
 export const REVIEW_DECISIONS = ['confirmed', 'rejected', 'inconclusive'] as const;
 export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
@@ -10,25 +10,26 @@ export type ReviewState = 'pending' | 'awaiting_second_confirmation' | 'confirme
 
 export interface ReviewSummary {
   state: ReviewState;
-  /** Distinct reviewer keys that confirmed. */
+  /** Distinct reviewers (key holders) that confirmed. */
   confirmations: number;
-  /** Distinct reviewer keys that rejected. */
+  /** Distinct reviewers (key holders) that rejected. */
   rejections: number;
   inconclusive: number;
 }
 
-/** Distinct confirming keys needed before a candidate counts as confirmed. */
+/** Distinct confirming reviewers (holders) needed before a candidate counts as confirmed. */
 export const CONFIRMATIONS_REQUIRED = 2;
 
 /**
  * - `pending`: no decisions yet;
  * - `rejected`: any rejection (one rejection blocks, whatever else was decided);
- * - `confirmed`: at least two different keys confirmed and nobody rejected;
- * - `awaiting_second_confirmation`: one key confirmed, nobody rejected (inconclusive decisions do not count either way);
+ * - `confirmed`: at least two different holders confirmed and nobody rejected;
+ * - `awaiting_second_confirmation`: one holder confirmed, nobody rejected (inconclusive decisions do not count either way);
  * - `inconclusive`: only inconclusive decisions.
  */
-export function reviewState(decisions: ReadonlyArray<{ decision: ReviewDecision; keyId: string }>): ReviewSummary {
-  const keysWith = (d: ReviewDecision) => new Set(decisions.filter((r) => r.decision === d).map((r) => r.keyId)).size;
+export function reviewState(decisions: ReadonlyArray<{ decision: ReviewDecision; keyId: string; holder?: string }>): ReviewSummary {
+  // A decision without a holder (recorded by an in-process caller) counts as its key.
+  const keysWith = (d: ReviewDecision) => new Set(decisions.filter((r) => r.decision === d).map((r) => r.holder ?? `key:${r.keyId}`)).size;
   const confirmations = keysWith('confirmed');
   const rejections = keysWith('rejected');
   const inconclusive = keysWith('inconclusive');
@@ -50,6 +51,7 @@ interface ReviewLike {
   subjectId: string;
   decision: ReviewDecision;
   keyId: string;
+  holder?: string;
 }
 
 /** The stored search result with each candidate's `review` summary and the search's `reviews` list (oldest first). */
@@ -69,5 +71,26 @@ export function withReviewState<R extends ReviewLike>(result: Record<string, unk
         }
       : {}),
     reviews,
+  };
+}
+
+/**
+ * Blind verification: what a reviewer (not an auditor) sees of a stored search before recording their own decision. For each
+ * candidate this holder has not decided, other reviewers' decisions and the review summary are withheld (state `blind`);
+ * after the holder's own decision on it, everything about that candidate is shown.
+ */
+export function blindFor<R extends ReviewLike>(result: Record<string, unknown>, reviews: R[], holder: string): Record<string, unknown> {
+  const own = (r: R) => (r.holder ?? `key:${r.keyId}`) === holder;
+  const decided = new Set(reviews.filter(own).map((r) => `${r.faceIndex}:${r.subjectId}`));
+  const open = (faceIndex: number, subjectId: string) => !decided.has(`${faceIndex}:${subjectId}`);
+  const shown = withReviewState(result, reviews);
+  const faces = Array.isArray(shown.faces) ? (shown.faces as Array<{ faceIndex: number; candidates: Array<{ subjectId: string; review: unknown }> }>) : null;
+  return {
+    ...shown,
+    ...(faces
+      ? { faces: faces.map((f) => ({ ...f, candidates: f.candidates.map((c) => (open(f.faceIndex, c.subjectId) ? { ...c, review: { state: 'blind' } } : c)) })) }
+      : {}),
+    reviews: reviews.filter((r) => own(r) || !open(r.faceIndex, r.subjectId)),
+    blind: true,
   };
 }

@@ -5,25 +5,30 @@ import type { ReviewRecord, ReviewRepo } from '../infra/db/review.repo';
 import type { SearchRepo } from '../infra/db/search.repo';
 import { SQLSTATE, sqlState } from '../infra/db/sqlstate';
 import { actorOf } from './actor';
-import { canSeeOrganization, type Principal } from './api-key';
+import { canSeeOrganization, holderOf, type Principal } from './api-key';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors';
 import { reviewState, type ReviewDecision } from './review-state';
+import type { FeatureChecklist } from './feature-checklist';
+import type { KeyRepo } from '../infra/db/key.repo';
+import { decodeQueueCursor, encodeQueueCursor } from './queue-cursor';
 
 export interface ReviewInput {
   faceIndex: number;
   subjectId: string;
   decision: ReviewDecision;
   rationale: string;
+  checklist?: FeatureChecklist;
 }
 
 type StoredFace = { faceIndex: number; candidates?: Array<{ subjectId: string }> };
 
 /**
  * Four-eyes review of search candidates. A decision is stored and audited (`review.recorded`) in one transaction.
- * Checks, in order: the search is visible to the reviewer (else 404, no existence leak), the reviewer's key did not run it (403),
- * the (faceIndex, subjectId) pair is a candidate of that stored result (400), this key has not decided on it yet (409).
+ * Checks, in order: the search is visible to the reviewer (else 404, no existence leak), neither the reviewer's key nor another
+ * key of the same holder ran it (403), the (faceIndex, subjectId) pair is a candidate of that stored result (400), this key has
+ * not decided on it yet (409). Two keys of one holder count once towards four-eyes (review-state.ts).
  */
-export function createReviewService(d: { db: Db; searches: SearchRepo; reviews: ReviewRepo; audit: AuditRepo; clock?: () => Date }) {
+export function createReviewService(d: { db: Db; searches: SearchRepo; reviews: ReviewRepo; keys: KeyRepo; audit: AuditRepo; clock?: () => Date }) {
   const now = d.clock ?? (() => new Date());
   const { db, searches, reviews, audit } = d;
 
@@ -34,6 +39,8 @@ export function createReviewService(d: { db: Db; searches: SearchRepo; reviews: 
         const s = await searches.get(tx, searchId, { forUpdate: true });
         if (!s || !canSeeOrganization(p, s.organization)) throw new NotFoundError('Search');
         if (s.keyId === p.keyId) throw new ForbiddenError('A reviewer cannot review a search that the same API key ran.');
+        const searcherKey = await d.keys.findById(tx, s.keyId);
+        if (searcherKey && searcherKey.holder === holderOf(p)) throw new ForbiddenError('A reviewer cannot review a search that they ran (with another key).');
         const faces = ((s.result as { faces?: StoredFace[] }).faces ?? []);
         const isCandidate = faces.some((f) => f.faceIndex === input.faceIndex && (f.candidates ?? []).some((c) => c.subjectId === input.subjectId));
         if (!isCandidate) {
@@ -48,7 +55,9 @@ export function createReviewService(d: { db: Db; searches: SearchRepo; reviews: 
           decision: input.decision,
           rationale: input.rationale,
           keyId: p.keyId,
+          holder: holderOf(p),
           organization: p.organization,
+          checklist: input.checklist ?? null,
           createdAt: now().toISOString(),
         };
         try {
@@ -71,11 +80,30 @@ export function createReviewService(d: { db: Db; searches: SearchRepo; reviews: 
             subjectId: rec.subjectId,
             decision: rec.decision,
             rationaleSha256: createHash('sha256').update(rec.rationale).digest('hex'),
+            ...(rec.checklist ? { checklist: rec.checklist } : {}),
             stateAfter: summary.state,
           },
         }, new Date(rec.createdAt));
         return { ...rec, candidateReview: summary, audit: { seq: ev.seq, hash: ev.hash } };
       });
+    },
+
+    /**
+     * The caller's work queue, oldest search first: candidates of visible 1:N searches not run by the caller's holder, not yet
+     * decided by that holder, and still open (no rejection, fewer than two confirming holders). Items carry no decisions of
+     * other reviewers (blind verification).
+     */
+    async queue(p: Principal, f: { cursor?: string; limit: number }) {
+      const rows = await reviews.queue(db, {
+        organization: p.organization === '*' ? null : p.organization,
+        holder: holderOf(p),
+        keyId: p.keyId,
+        after: decodeQueueCursor(f.cursor),
+        limit: f.limit + 1,
+      });
+      const items = rows.slice(0, f.limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > f.limit && last ? encodeQueueCursor(last) : null };
     },
   };
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditRepo } from '../infra/db/audit.repo';
-import type { Db } from '../infra/db/db';
+import type { Db, Queryable } from '../infra/db/db';
 import type { FaceRepo } from '../infra/db/face.repo';
 import type { ReviewRepo } from '../infra/db/review.repo';
 import type { SearchRecord, SearchRepo } from '../infra/db/search.repo';
 import type { SubjectRepo } from '../infra/db/subject.repo';
 import { actorOf } from './actor';
-import { canSeeOrganization, type Principal } from './api-key';
+import { canSeeOrganization, hasRole, holderOf, type Principal } from './api-key';
 import type { Calibration } from './calibration';
 import { similarityFromCosineDistance } from './calibration';
 import { decodeCursor, page } from './cursor';
@@ -15,7 +15,7 @@ import type { NoticeRepo } from '../infra/db/notice.repo';
 import type { WatchlistAccess } from './watchlist.service';
 import type { FaceEngine } from './face.types';
 import { keepCandidates, reviewDecision, type Candidate, type FaceResult, type SearchMode } from './matching-policy';
-import { withReviewState } from './review-state';
+import { blindFor, withReviewState } from './review-state';
 
 export interface SearchParams {
   purpose: string;
@@ -41,6 +41,8 @@ export interface SearchServiceDeps {
   calibration: (modelId: string) => Calibration;
   settings: { screeningTargetFmr: number; verifyTargetFmr: number; ambiguityMargin: number; probeMinQuality: number };
   onSearch?: (mode: string) => void;
+  /** When given, each probe face's aligned crop is kept (probe-face.service.ts), in the search's transaction. */
+  storeProbeCrop?: (tx: Queryable, searchId: string, faceIndex: number, jpeg: Buffer, createdAt: string) => Promise<void>;
   clock?: () => Date;
 }
 
@@ -132,7 +134,7 @@ export function createSearchService(d: SearchServiceDeps) {
       // Named watchlists are resolved before any face analysis: one the caller cannot search is UNKNOWN_WATCHLIST, never "no hit".
       const named = params.watchlists?.length ? await d.access.searchableByRefs(db, p, params.mode, params.watchlists) : undefined;
       const engine = d.engine();
-      const analyzed = await engine.analyze(image);
+      const analyzed = await engine.analyze(image, d.storeProbeCrop ? { withCrops: true } : undefined);
       if (analyzed.faces.length === 0) throw new NoFaceError('No face was found in the probe image.');
       const calibration = d.calibration(engine.model.id);
       const policy = {
@@ -221,6 +223,11 @@ export function createSearchService(d: SearchServiceDeps) {
         );
         const hits = candidateSummary.filter((c) => c.similarity >= policy.screeningThreshold && owners.get(c.subjectId) !== p.organization);
         await notify(tx, p, { searchId: id, at: createdAt, mode: params.mode, purpose: params.purpose, caseRef: params.caseRef }, hits, owners);
+        if (d.storeProbeCrop) {
+          for (const [faceIndex, f] of analyzed.faces.entries()) {
+            if (f.cropJpeg) await d.storeProbeCrop(tx, id, faceIndex, f.cropJpeg, createdAt);
+          }
+        }
         return stored;
       });
       d.onSearch?.(params.mode);
@@ -291,12 +298,18 @@ export function createSearchService(d: SearchServiceDeps) {
       });
     },
 
-    /** A stored search, if the caller may see it. Another organization's search is reported as not found (no existence leak). */
+    /**
+     * A stored search, if the caller may see it. Another organization's search is reported as not found (no existence leak).
+     * A reviewer key without the auditor role gets the blind view (review-state.ts blindFor) of candidates they have not decided.
+     */
     async get(p: Principal, id: string): Promise<SearchRecord> {
       const s = await searches.get(db, id);
       if (!s || !canSeeOrganization(p, s.organization)) throw new NotFoundError('Search');
       const result = await withNames(s.result);
-      return d.reviews ? { ...s, result: withReviewState(result, await d.reviews.listBySearch(db, id)) } : { ...s, result };
+      if (!d.reviews) return { ...s, result };
+      const reviews = await d.reviews.listBySearch(db, id);
+      const blind = hasRole(p, 'reviewer') && !hasRole(p, 'auditor');
+      return { ...s, result: blind ? blindFor(result, reviews, holderOf(p)) : withReviewState(result, reviews) };
     },
 
     async list(p: Principal, f: { from?: Date; to?: Date; caseRef?: string; cursor?: string; limit: number }) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHECKLIST_FEATURES, CHECKLIST_VALUES } from '../domain/feature-checklist';
 
 /** Request and response schemas shared by the routes (validation) and /openapi.json (documentation). */
 export const CATEGORIES = ['fraud', 'money_laundering', 'sanctions', 'other'] as const;
@@ -37,6 +38,9 @@ const instant = z
   .meta({ description: 'ISO 8601 date (midnight UTC) or date-time with Z or an offset', examples: ['2026-01-31', '2026-01-31T09:30:00Z'] });
 
 export const uuidParam = z.object({ id: z.string().uuid() });
+const smallIndex = z.string().regex(/^\d{1,4}$/, 'a decimal number: 0, 1, 2 …').transform(Number);
+export const probeFaceParams = z.object({ id: z.string().uuid(), faceIndex: smallIndex });
+export const candidateImageParams = z.object({ id: z.string().uuid(), faceIndex: smallIndex, rank: smallIndex });
 export const faceParams = z.object({ id: z.string().uuid(), faceId: z.string().uuid() });
 
 export const subjectBody = z
@@ -179,12 +183,17 @@ export const verifyResult = z.object({
 });
 
 // Oversight: reviews, audit chain, statistics (issue 6).
+export const featureChecklist = z
+  .partialRecord(z.enum(CHECKLIST_FEATURES), z.enum(CHECKLIST_VALUES))
+  .describe('FISWG-style feature comparison: each feature similar, different or not_visible');
+
 export const reviewBody = z
   .object({
     faceIndex: z.number().int().min(0),
     subjectId: z.string().uuid(),
     decision: z.enum(['confirmed', 'rejected', 'inconclusive']),
     rationale: z.string().trim().min(1).max(5000),
+    checklist: featureChecklist.optional(),
   })
   .strict();
 
@@ -196,8 +205,28 @@ export const reviewRecord = z.object({
   decision: z.enum(['confirmed', 'rejected', 'inconclusive']),
   rationale: z.string(),
   keyId: z.string().uuid(),
+  holder: z.string().describe('holder of the reviewer key when the decision was made'),
   organization: z.string(),
+  checklist: featureChecklist.nullable(),
   createdAt: z.string(),
+});
+
+export const queueQuery = z.object({
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const queueItem = z.object({
+  searchId: z.string().uuid(),
+  createdAt: z.string(),
+  mode: z.string(),
+  purpose: z.string(),
+  caseRef: z.string(),
+  organization: z.string(),
+  faceIndex: z.number().int(),
+  rank: z.number().int(),
+  face: z.object({ box, quality }),
+  candidate: candidate.omit({ review: true }),
 });
 
 export const reviewRecorded = reviewRecord.extend({

@@ -20,6 +20,9 @@ export async function startService(
     clock?: () => number;
     engineFactory?: () => Promise<FaceEngine>;
     webhooks?: ComposeOptions['webhooks'];
+    /** Time source for probe-face retention and stored search times. */
+    now?: () => Date;
+    consoleDir?: string;
   } = {},
 ) {
   // A fresh image key per service, as a PostgreSQL deployment must configure one (embedded mode would make its own).
@@ -38,8 +41,11 @@ export async function startService(
     clock: opts.clock,
     ...(opts.engine ? { engineFactory: async () => opts.engine! } : opts.engineFactory ? { engineFactory: opts.engineFactory } : {}),
     webhooks: opts.webhooks,
+    now: opts.now,
+    consoleDir: opts.consoleDir,
   });
   if (opts.migrateFirst !== false) await system.keys.bootstrap(BOOTSTRAP_KEY);
+  let keyCount = 0;
   const admin = { keyId: 'bootstrap', roles: ['admin'] as Role[], organization: '*' };
   return {
     ...system,
@@ -54,9 +60,9 @@ export async function startService(
       for (const g of grants) await system.watchlists.grant(owner, w.id, g);
       return w.id;
     },
-    /** Creates a key through the real key service; returns the bearer header value. */
-    async key(roles: Role[], organization: string): Promise<{ id: string; auth: string }> {
-      const k = await system.keys.create(admin, { roles, organization, label: 'test' });
+    /** Creates a key through the real key service; returns the bearer header value. Each key has its own holder unless given. */
+    async key(roles: Role[], organization: string, holder?: string): Promise<{ id: string; auth: string }> {
+      const k = await system.keys.create(admin, { roles, organization, holder: holder ?? `holder of key ${++keyCount}`, label: 'test' });
       return { id: k.id, auth: `Bearer ${k.key}` };
     },
   };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { AnalyzedImage, FaceEngine } from '../../src/domain/face.types';
-import { DEFAULT_MODEL_ID, listManifests, readManifest } from '../../src/infra/face/model-manifest';
+import sharp from 'sharp';
+import type { AnalyzedImage, Box, DetectedFace, FaceEngine } from '../../src/domain/face.types';
+import { DEFAULT_MODEL_ID, listManifests, modelInfo, readManifest } from '../../src/infra/face/model-manifest';
 import { seededUnitVectors } from './vectors';
 
 /**
@@ -60,6 +61,54 @@ export function bytesFaceEngine(): FaceEngine {
 
 /** A small real PNG (enrolment checks the bytes are an image) whose bytes, and so whose stand-in template, depend on `seed`. */
 export async function seededPng(seed: number): Promise<Buffer> {
-  const sharp = (await import('sharp')).default;
   return sharp({ create: { width: 8, height: 8, channels: 3, background: { r: seed % 256, g: (seed >> 8) % 256, b: 7 } } }).png().toBuffer();
+}
+
+export interface ScriptedFace {
+  /** Seed of the face's identity: the same seed gives the same embedding (a perfect match). */
+  identity: number;
+  box?: Box;
+  quality?: number;
+}
+
+/**
+ * A stand-in face engine for tests that are about storage, review and the API, not the model: each image registered with
+ * `script` yields the scripted faces (embeddings of the default model's length, read from its manifest; a real JPEG crop per
+ * face, made with sharp). Unregistered images have no face.
+ */
+export function scriptedEngine() {
+  const manifest = readManifest(DEFAULT_MODEL_ID);
+  const dims = manifest.embeddingSize;
+  const scripts = new Map<string, ScriptedFace[]>();
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const embeddingOf = (identity: number) => seededUnitVectors(1, dims, identity)[0]!;
+  const cropOf = (identity: number) =>
+    sharp({ create: { width: 112, height: 112, channels: 3, background: { r: (identity * 53) % 256, g: (identity * 97) % 256, b: 140 } } }).jpeg().toBuffer();
+
+  const engine: FaceEngine = {
+    model: { ...modelInfo(manifest, 'scripted'), weightsSha256: '0'.repeat(64) },
+    async analyze(image, options): Promise<AnalyzedImage> {
+      const faces: DetectedFace[] = [];
+      for (const [i, f] of (scripts.get(sha(image)) ?? []).entries()) {
+        faces.push({
+          box: f.box ?? { x: 20 + i * 120, y: 30, width: 100, height: 100 },
+          detectionScore: 0.99,
+          quality: { score: f.quality ?? 0.9, issues: [], metrics: {} },
+          embedding: embeddingOf(f.identity),
+          ...(options?.withCrops ? { cropJpeg: await cropOf(f.identity) } : {}),
+        });
+      }
+      return { sha256: sha(image), width: 640, height: 480, faces };
+    },
+    queueDepth: () => 0,
+    close: async () => undefined,
+  };
+  return {
+    engine,
+    /** The image (any distinct bytes) will show these faces, largest first. */
+    script(image: Buffer, faces: ScriptedFace[]) {
+      scripts.set(sha(image), faces);
+      return image;
+    },
+  };
 }

@@ -42,7 +42,7 @@ const newSubject = (c: Ctx) =>
 const newWatchlist = async (c: Ctx) => c.svc.watchlist('bank-a', `tmp-${randomUUID().slice(0, 8)}`, [{ organization: 'bank-g', access: 'search' }]);
 
 const ROUTES: RouteCase[] = [
-  { name: 'POST /v1/keys', roles: [admin], owner: 201, grantee: 403, stranger: 403, call: (c, a) => withAuth(request(c.svc.app).post('/v1/keys'), a).send({ roles: ['searcher'], organization: 'bank-a' }) },
+  { name: 'POST /v1/keys', roles: [admin], owner: 201, grantee: 403, stranger: 403, call: (c, a) => withAuth(request(c.svc.app).post('/v1/keys'), a).send({ roles: ['searcher'], organization: 'bank-a', holder: 'Matrix Holder' }) },
   { name: 'GET /v1/keys', roles: [admin], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/keys'), a) },
   {
     name: 'DELETE /v1/keys/:id',

@@ -27,9 +27,9 @@ describe.each(backends())('API keys and authorization on $name', (backend) => {
     const created = await request(svc.app)
       .post('/v1/keys')
       .set('Authorization', admin)
-      .send({ roles: ['searcher'], organization: 'bank-a', label: 'kyc' });
+      .send({ roles: ['searcher'], organization: 'bank-a', holder: 'KYC gateway of bank A', label: 'kyc' });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ roles: ['searcher'], organization: 'bank-a', label: 'kyc' });
+    expect(created.body).toMatchObject({ roles: ['searcher'], organization: 'bank-a', holder: 'KYC gateway of bank A', label: 'kyc' });
     expect(created.body.key).toMatch(/^fm_[A-Za-z0-9_-]{43}$/);
 
     const list = await request(svc.app).get('/v1/keys').set('Authorization', admin);
@@ -52,6 +52,24 @@ describe.each(backends())('API keys and authorization on $name', (backend) => {
     expect(after.status).toBe(401);
   });
 
+  it('requires a holder on every new key (400 VALIDATION_FAILED naming holder)', async () => {
+    for (const holder of [undefined, '', '   ']) {
+      const res = await request(svc.app).post('/v1/keys').set('Authorization', admin).send({ roles: ['reviewer'], organization: 'bank-a', ...(holder === undefined ? {} : { holder }) });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain('holder');
+    }
+  });
+
+  it('tells any key who it is at GET /v1/keys/me (holder, organization, roles; no secret), and the bootstrap key is held by "bootstrap admin"', async () => {
+    const k = await svc.key(['reviewer', 'searcher'], 'bank-a', 'Ada Reviewer');
+    const me = await request(svc.app).get('/v1/keys/me').set('Authorization', k.auth).expect(200);
+    expect(me.body).toMatchObject({ id: k.id, holder: 'Ada Reviewer', organization: 'bank-a', roles: ['reviewer', 'searcher'], revokedAt: null });
+    expect(JSON.stringify(me.body)).not.toMatch(/scrypt|fm_/);
+    const boot = await request(svc.app).get('/v1/keys/me').set('Authorization', admin).expect(200);
+    expect(boot.body).toMatchObject({ holder: 'bootstrap admin', organization: '*', roles: ['admin'] });
+    expect((await request(svc.app).get('/v1/keys/me')).status).toBe(401);
+  });
+
   it('returns 403 FORBIDDEN for every non-admin role on key management', async () => {
     for (const role of ['searcher', 'enroller', 'reviewer', 'auditor'] as const) {
       const k = await svc.key([role], 'bank-a');
@@ -63,7 +81,7 @@ describe.each(backends())('API keys and authorization on $name', (backend) => {
 
   it('does not let an organization admin mint keys for another organization or see its keys', async () => {
     const orgAdmin = await svc.key(['admin'], 'bank-b');
-    const res = await request(svc.app).post('/v1/keys').set('Authorization', orgAdmin.auth).send({ roles: ['searcher'], organization: 'bank-a' });
+    const res = await request(svc.app).post('/v1/keys').set('Authorization', orgAdmin.auth).send({ roles: ['searcher'], organization: 'bank-a', holder: 'someone' });
     expect(res.status).toBe(403);
     const list = await request(svc.app).get('/v1/keys').set('Authorization', orgAdmin.auth);
     expect(list.body.items.every((k: { organization: string }) => k.organization === 'bank-b')).toBe(true);
@@ -87,6 +105,8 @@ describe.each(backends())('API keys and authorization on $name', (backend) => {
       [k.id],
     );
     expect(ev.rows.map((r) => r.type)).toEqual(['key.created', 'key.revoked']);
+    const created = await t.db.query<{ holder: string }>("SELECT payload->>'holder' AS holder FROM audit_event WHERE type = 'key.created' AND payload->>'keyId' = $1", [k.id]);
+    expect(created.rows[0]!.holder).toMatch(/^holder of key/);
   });
 
   it('bootstraps only once: a second bootstrap with another key registers nothing', async () => {

@@ -69,7 +69,12 @@ describe.each(backends())('oversight statistics on $name', (backend) => {
       pending: 2,
       confirmationRate: 0.3333,
       rejectionRate: 0.3333,
+      disagreements: 0,
+      disagreementRate: 0,
     });
+    expect(st.timeToDecisionSeconds.median).toEqual(expect.any(Number));
+    expect(st.searchesPerDay).toHaveLength(6);
+    expect(st.searchesPerDay[0]).toEqual({ day: day(2).slice(0, 10), organization: 'bank-a', mode: 'investigative', searches: 1 });
     // 1:N searches without any review: the empty one, the screening one and bank-b's one; two of them have candidates.
     expect(st.searchesWithoutReview).toEqual({ total: 3, withCandidates: 2, humanReviewRequired: 2 });
   });

@@ -29,9 +29,22 @@ describe('case-file report', () => {
   it('escapes every user-supplied string in the HTML and loads no external asset', () => {
     const html = renderReportHtml(buildReport(record(), [], { keyId: 'k3', roles: ['auditor'], organization: '*' }, new Date(0)));
     expect(html).not.toContain('<script');
-    expect(html).not.toMatch(/\b(src|href)=/i);
+    expect(html).not.toMatch(/\bhref=/i);
+    expect(html).not.toMatch(/\bsrc=/i); // no images given: placeholders, not broken links
     expect(html).toContain(esc(evil));
     expect(html).toContain('<style>');
+  });
+
+  it('inlines face crops as data: URIs only, shows reviewer holders and checklists, and prints no raw JSON', () => {
+    const rec = record();
+    const result = withReviewState(rec.result, [{ id: 'r', searchId: 's1', faceIndex: 0, subjectId: 'sub', decision: 'rejected', rationale: 'nose differs', keyId: 'k2', holder: 'Rita Reviewer', organization: 'o', checklist: { nose: 'different', ears: 'not_visible' }, createdAt: '2026-01-01T00:00:00.000Z' }]);
+    const uri = 'data:image/jpeg;base64,AAAA';
+    const html = renderReportHtml(buildReport({ ...rec, result }, [], { keyId: 'k3', roles: ['auditor'], organization: '*' }, new Date(0)), { probe: () => uri, candidate: () => uri });
+    expect([...html.matchAll(/\bsrc="([^"]*)"/g)].map((m) => m[1])).toEqual([uri, uri]);
+    expect(html).toContain('Rita Reviewer');
+    expect(html).toMatch(/<td>Nose<\/td><td>different<\/td>/);
+    expect(html).toMatch(/<td>Ears<\/td><td>not visible<\/td>/);
+    expect(html).not.toMatch(/[{[]&#34;/); // no JSON.stringify output in any cell
   });
 
   it('escapes quotes and backticks as well as angle brackets', () => {

@@ -1,16 +1,24 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ReportService } from '../../domain/report';
-import { renderReportHtml } from '../../domain/report-html';
 import type { ReviewService } from '../../domain/review.service';
 import { principalOf, requireRole } from '../auth';
 import type { OpenApi } from '../openapi';
 import * as s from '../schemas';
 import { parse } from '../validate';
 
-/** Mounted beside the searches router at /v1/searches: review decisions and the case-file report of one search. */
-export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportService }, openapi: OpenApi): Router {
+/**
+ * `searches` is mounted beside the searches router at /v1/searches (review decisions and the case-file report of one search);
+ * `queue` at /v1/reviews (the reviewer's work queue).
+ */
+export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportService }, openapi: OpenApi): { searches: Router; queue: Router } {
   const r = Router();
+  const q = Router();
+  q.get('/queue', requireRole('reviewer'), async (req, res) => {
+    const query = parse(s.queueQuery, req.query);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(await deps.reviews.queue(principalOf(req), query));
+  });
 
   r.post('/:id/reviews', requireRole('reviewer'), async (req, res) => {
     const { id } = parse(s.uuidParam, req.params);
@@ -21,14 +29,13 @@ export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportSer
   r.get('/:id/report', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
     const { id } = parse(s.uuidParam, req.params);
     const { format } = parse(s.reportQuery, req.query);
-    const report = await deps.reports.report(principalOf(req), id);
     res.setHeader('Cache-Control', 'no-store');
     if (format === 'html') {
-      // Self-contained and script-free: forbid every external load and script should the HTML be opened from the API origin.
-      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
-      res.type('text/html; charset=utf-8').send(renderReportHtml(report));
+      // Self-contained and script-free: faces are data: URIs; every other load and every script is forbidden.
+      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'");
+      res.type('text/html; charset=utf-8').send(await deps.reports.html(principalOf(req), id));
     } else {
-      res.json(report);
+      res.json(await deps.reports.report(principalOf(req), id));
     }
   });
 
@@ -60,5 +67,14 @@ export function reviewsRouter(deps: { reviews: ReviewService; reports: ReportSer
       },
     },
   );
-  return r;
+  openapi.add({
+    method: 'get',
+    path: '/v1/reviews/queue',
+    summary:
+      "The caller's review work queue, oldest search first: candidates of visible 1:N searches not run by the caller's holder (any of their keys), not yet decided by that holder, and still open (not rejected, fewer than two confirming holders). Blind: items carry no other reviewer's decision. Probe face crop: GET /v1/searches/{id}/faces/{faceIndex}/image; candidate crop: GET /v1/subjects/{subjectId}/faces/{faceId}/image.",
+    roles: ['reviewer'],
+    query: s.queueQuery,
+    responses: { 200: { description: 'A page of candidates', schema: z.object({ items: z.array(s.queueItem), nextCursor: z.string().nullable() }) } },
+  });
+  return { searches: r, queue: q };
 }

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { CaseRefRequiredError, PurposeRequiredError } from '../../domain/errors';
 import type { SearchService } from '../../domain/search.service';
+import type { ProbeFaceService } from '../../domain/probe-face.service';
 import { principalOf, requireRole } from '../auth';
 import type { OpenApi } from '../openapi';
 import * as s from '../schemas';
@@ -17,7 +18,7 @@ function requirePurpose(req: Request) {
   if (missing.length) throw new CaseRefRequiredError();
 }
 
-export function searchesRouter(deps: { searches: SearchService; uploadBytes: number }, openapi: OpenApi): { searches: Router; verify: Router } {
+export function searchesRouter(deps: { searches: SearchService; probeFaces: ProbeFaceService; uploadBytes: number }, openapi: OpenApi): { searches: Router; verify: Router } {
   const { searches } = deps;
   const r = Router();
 
@@ -62,6 +63,20 @@ export function searchesRouter(deps: { searches: SearchService; uploadBytes: num
     res.json({ ...rec.result, kind: rec.kind, purpose: rec.purpose, caseRef: rec.caseRef, organization: rec.organization, keyId: rec.keyId });
   });
 
+  r.get('/:id/faces/:faceIndex/image', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
+    const { id, faceIndex } = parse(s.probeFaceParams, req.params);
+    const img = await deps.probeFaces.image(principalOf(req), id, faceIndex);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type(img.mediaType).send(img.bytes);
+  });
+
+  r.get('/:id/faces/:faceIndex/candidates/:rank/image', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
+    const { id, faceIndex, rank } = parse(s.candidateImageParams, req.params);
+    const img = await deps.probeFaces.candidateImage(principalOf(req), id, faceIndex, rank);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type(img.mediaType).send(img.bytes);
+  });
+
   const v = Router();
   v.post('/', requireRole('searcher'), imageUpload(deps.uploadBytes), async (req, res) => {
     requirePurpose(req);
@@ -86,6 +101,20 @@ export function searchesRouter(deps: { searches: SearchService; uploadBytes: num
       summary: 'A stored search (kind search) or verification (kind verify) with its reviews and each candidate\'s review state (another organization\'s search is 404)',
       roles: ['searcher', 'reviewer', 'auditor'],
       responses: { 200: { description: 'Stored result', schema: s.storedSearch } },
+    },
+    {
+      method: 'get',
+      path: '/v1/searches/{id}/faces/{faceIndex}/image',
+      summary: 'The aligned crop (JPEG) of one probe face, kept encrypted for PROBE_RETENTION_DAYS after the search; 404 once purged. Same visibility as the search.',
+      roles: ['searcher', 'reviewer', 'auditor'],
+      responses: { 200: { description: 'JPEG bytes', contentType: 'image/jpeg' } },
+    },
+    {
+      method: 'get',
+      path: '/v1/searches/{id}/faces/{faceIndex}/candidates/{rank}/image',
+      summary: "The enrolled face crop (JPEG) of one candidate of a stored search, for whoever may read the search (a searcher sees the faces its search proposed, not the gallery). 404 once the subject is erased.",
+      roles: ['searcher', 'reviewer', 'auditor'],
+      responses: { 200: { description: 'JPEG bytes', contentType: 'image/jpeg' } },
     },
     { method: 'post', path: '/v1/verify', summary: '1:1 verification of a probe against all templates of a subject (purpose and caseRef required)', roles: ['searcher'], multipart: s.verifyFields, responses: { 200: { description: 'Verification', schema: s.verifyResult } }, errors: { 404: 'NOT_FOUND: no such subject, or no template of it for the active model' } },
   );

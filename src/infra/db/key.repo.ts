@@ -7,6 +7,8 @@ export interface ApiKeyRow {
   secretHash: string;
   roles: Role[];
   organization: string;
+  /** The person (or system) that uses the key. */
+  holder: string;
   label: string | null;
   createdAt: string;
   revokedAt: string | null;
@@ -18,6 +20,7 @@ interface Row {
   secret_hash: string;
   roles: Role[];
   organization: string;
+  holder: string;
   label: string | null;
   created_at: Date;
   revoked_at: Date | null;
@@ -29,6 +32,7 @@ const toKey = (r: Row): ApiKeyRow => ({
   secretHash: r.secret_hash,
   roles: r.roles,
   organization: r.organization,
+  holder: r.holder,
   label: r.label,
   createdAt: new Date(r.created_at).toISOString(),
   revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
@@ -38,9 +42,9 @@ export function createKeyRepo() {
   return {
     async insert(db: Queryable, k: Omit<ApiKeyRow, 'createdAt' | 'revokedAt'>): Promise<ApiKeyRow> {
       const r = await db.query<Row>(
-        `INSERT INTO api_key (id, lookup, secret_hash, roles, organization, label)
-         VALUES ($1, $2, $3, $4::text[], $5, $6) RETURNING *`,
-        [k.id, k.lookup, k.secretHash, k.roles, k.organization, k.label],
+        `INSERT INTO api_key (id, lookup, secret_hash, roles, organization, holder, label)
+         VALUES ($1, $2, $3, $4::text[], $5, $6, $7) RETURNING *`,
+        [k.id, k.lookup, k.secretHash, k.roles, k.organization, k.holder, k.label],
       );
       return toKey(r.rows[0]!);
     },

@@ -12,12 +12,12 @@ const WINDOW = `($1::timestamptz IS NULL OR s.created_at >= $1) AND ($2::timesta
   AND ($3::text IS NULL OR s.organization = $3)`;
 
 /**
- * One row per candidate of a 1:N search, with the distinct reviewer keys that confirmed / rejected it. The state columns mirror
+ * One row per candidate of a 1:N search, with the distinct reviewers (key holders) that confirmed / rejected it. The state columns mirror
  * domain/review-state.ts reviewState(): any rejection → rejected; ≥2 distinct confirmations → confirmed; one → awaiting.
  */
 const CANDIDATES = `
   WITH cand AS (
-    SELECT s.id AS search_id, (f->>'faceIndex')::int AS face_index, (c->>'subjectId')::uuid AS subject_id
+    SELECT s.id AS search_id, s.created_at, (f->>'faceIndex')::int AS face_index, (c->>'subjectId')::uuid AS subject_id
       FROM search s
       CROSS JOIN LATERAL jsonb_array_elements(COALESCE(s.result->'faces', '[]'::jsonb)) f
       CROSS JOIN LATERAL jsonb_array_elements(COALESCE(f->'candidates', '[]'::jsonb)) c
@@ -25,8 +25,9 @@ const CANDIDATES = `
   ), st AS (
     SELECT cand.search_id, cand.face_index, cand.subject_id,
            count(r.id) AS decisions,
-           count(DISTINCT r.key_id) FILTER (WHERE r.decision = 'confirmed') AS confirmations,
-           count(DISTINCT r.key_id) FILTER (WHERE r.decision = 'rejected') AS rejections
+           count(DISTINCT r.holder) FILTER (WHERE r.decision = 'confirmed') AS confirmations,
+           count(DISTINCT r.holder) FILTER (WHERE r.decision = 'rejected') AS rejections,
+           EXTRACT(EPOCH FROM min(r.created_at) - min(cand.created_at)) AS first_decision_s
       FROM cand
       LEFT JOIN review r ON r.search_id = cand.search_id AND r.face_index = cand.face_index AND r.subject_id = cand.subject_id
      GROUP BY cand.search_id, cand.face_index, cand.subject_id
@@ -95,7 +96,7 @@ export function createStatsRepo() {
 
     async stats(db: Queryable, w: StatsWindow) {
       const p = [w.from ?? null, w.to ?? null, w.organization];
-      const [byOrg, byKey, byMode, cands, unreviewed] = await Promise.all([
+      const [byOrg, byKey, byMode, cands, unreviewed, perDay] = await Promise.all([
         db.query<{ organization: string; searches: number }>(
           `SELECT s.organization, count(*) AS searches FROM search s WHERE ${WINDOW}
             GROUP BY s.organization ORDER BY searches DESC, s.organization`,
@@ -119,7 +120,10 @@ export function createStatsRepo() {
                   count(*) FILTER (WHERE rejections > 0) AS rejected,
                   count(*) FILTER (WHERE rejections = 0 AND confirmations >= 2) AS confirmed,
                   count(*) FILTER (WHERE rejections = 0 AND confirmations = 1) AS awaiting_second_confirmation,
-                  count(*) FILTER (WHERE decisions > 0 AND rejections = 0 AND confirmations = 0) AS inconclusive
+                  count(*) FILTER (WHERE decisions > 0 AND rejections = 0 AND confirmations = 0) AS inconclusive,
+                  count(*) FILTER (WHERE confirmations > 0 AND rejections > 0) AS disagreements,
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY first_decision_s) AS ttd_median_s,
+                  percentile_cont(0.9) WITHIN GROUP (ORDER BY first_decision_s) AS ttd_p90_s
              FROM st`,
           p,
         ),
@@ -130,6 +134,12 @@ export function createStatsRepo() {
              FROM search s
             WHERE s.kind = 'search' AND ${WINDOW}
               AND NOT EXISTS (SELECT 1 FROM review r WHERE r.search_id = s.id)`,
+          p,
+        ),
+        db.query<{ day: string; organization: string; mode: string; searches: number }>(
+          `SELECT to_char(date_trunc('day', s.created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, s.organization, s.mode, count(*) AS searches
+             FROM search s WHERE ${WINDOW}
+            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
           p,
         ),
       ]);
@@ -152,7 +162,16 @@ export function createStatsRepo() {
           pending: int(c.candidates) - reviewed,
           confirmationRate: rate(c.confirmed),
           rejectionRate: rate(c.rejected),
+          /** Candidates that at least one reviewer confirmed and another rejected. */
+          disagreements: int(c.disagreements),
+          disagreementRate: rate(c.disagreements),
         },
+        /** Seconds from a search to the first decision on each reviewed candidate (null when nothing was reviewed). */
+        timeToDecisionSeconds: {
+          median: c.ttd_median_s == null ? null : Math.round(Number(c.ttd_median_s)),
+          p90: c.ttd_p90_s == null ? null : Math.round(Number(c.ttd_p90_s)),
+        },
+        searchesPerDay: perDay.rows.map((r) => ({ day: r.day, organization: r.organization, mode: r.mode, searches: int(r.searches) })),
         searchesWithoutReview: {
           total: int(u?.searches),
           withCandidates: int(u?.with_candidates),
