@@ -20,6 +20,7 @@ import sharp from 'sharp';
 import request from 'supertest';
 import { compose } from '../src/compose';
 import type { Metrics } from '../src/http/metrics';
+import { hostileCanvases } from './lib/hostile-canvases';
 import { loadConfig } from '../src/config';
 import { createFaceEngine } from '../src/infra/face/face-engine';
 import { readManifest } from '../src/infra/face/model-manifest';
@@ -186,6 +187,19 @@ async function httpBench(db: Db, label: string) {
   );
   const parMs = ms(tPar);
   const stages = await stageTimes(system.metrics);
+  // Hostile canvases within the limits: answer time and the process's peak RSS growth while each is handled.
+  const hostile: Record<string, unknown>[] = [];
+  for (const [name, img] of await hostileCanvases(fs.readFileSync(path.join(SAMPLES, 'sample2.jpg')))) {
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    const t0 = process.hrtime.bigint();
+    const r = await search(img);
+    const took = ms(t0);
+    clearInterval(timer);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    hostile.push({ name, status: r.status, code: r.body?.error?.code ?? null, faces: r.body?.faces?.length ?? null, ms: Math.round(took), rssGrowthMb: Math.round((peak - before) / 2 ** 20) });
+  }
   await system.close();
   return {
     database: label,
@@ -196,6 +210,7 @@ async function httpBench(db: Db, label: string) {
     groupPhotoSearchMs: { ...stats(group), facesPerPhoto: groupFaces.slice(0, 6) },
     throughput: { clients: WORKERS, workers: WORKERS, searches: probes.length * 2, totalMs: Math.round(parMs), probesPerSecond: Math.round(((probes.length * 2) / parMs) * 1000 * 10) / 10 },
     meanStageMs: stages,
+    hostile,
     crops,
   };
 }

@@ -4,6 +4,7 @@ import { createFaceEngine } from '../../src/infra/face/face-engine';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
 import { sample } from '../helpers/fixtures';
+import { hostileCanvases } from '../../scripts/lib/hostile-canvases';
 
 /**
  * Bounded memory for any image within the limits (issue 10, point 4), through the API with the real worker-pool engine:
@@ -13,17 +14,6 @@ import { sample } from '../helpers/fixtures';
  */
 const limits = { maxPixels: 50_000_000, maxBytes: 15 * 1024 * 1024 };
 const MB = 1024 * 1024;
-
-async function hostileImages(): Promise<[string, Buffer][]> {
-  return [
-    ['8000x300 grey JPEG', await sharp({ create: { width: 8000, height: 300, channels: 3, background: { r: 128, g: 128, b: 128 } } }).jpeg().toBuffer()],
-    ['7000x7000 no-face JPEG', await sharp({ create: { width: 7000, height: 7000, channels: 3, background: { r: 90, g: 140, b: 200 } } }).jpeg().toBuffer()],
-    ['100000x1 PNG', await sharp({ create: { width: 100_000, height: 1, channels: 3, background: { r: 10, g: 200, b: 30 } } }).png().toBuffer()],
-    ['1x100000 PNG', await sharp({ create: { width: 1, height: 100_000, channels: 3, background: { r: 200, g: 10, b: 30 } } }).png().toBuffer()],
-    // A real group photo upscaled to 32 MP: over FACE_MAX_ANALYSIS_PIXELS, so it is downscaled while decoding.
-    ['7000x4667 group photo JPEG', await sharp(sample(2)).resize(7000).jpeg({ quality: 80 }).toBuffer()],
-  ];
-}
 
 /** Peak RSS while `work` runs, sampled every 5 ms (a sampled peak can only under-state, never invent, growth). */
 async function peakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak: number }> {
@@ -59,7 +49,7 @@ describe('engine limits: hostile canvases through the API', () => {
     request(svc.app).post('/v1/searches').set('Authorization', searcher).field('purpose', 'limits test').field('caseRef', 'LIMITS-1').attach('image', img, 'probe.bin');
 
   it('answers every hostile canvas with 200 or a documented 4xx, RSS growing < 300 MB each, then still finds faces', async () => {
-    const images = await hostileImages();
+    const images = await hostileCanvases(sample(2));
     // One normal search first so every lazily allocated arena exists before the baseline.
     expect((await search(sample(3))).status).toBe(200);
     for (const [name, img] of images) {
