@@ -125,6 +125,23 @@ describe.each(backends())('watchlist sharing on $name', (backend) => {
     expect(notices.filter((n: { searchId: string }) => n.searchId === ok.body.verificationId)).toEqual([expect.objectContaining({ subjectId: s.id, mode: 'verify', searchingOrganization: 'bank-a' })]);
   });
 
+  it("moves a subject's templates with it when the owner moves the subject to another watchlist", async () => {
+    const from = await createWatchlist('move-from');
+    const to = await createWatchlist('move-to');
+    const photo = await seededPng(999);
+    const s = await createSubject('move-from');
+    await api().post(`/v1/subjects/${s.id}/faces`).set('Authorization', keys.fiuEnroller).attach('image', photo, 'f.png').expect(201);
+    const fiuSearcher = (await svc.key(['searcher'], 'fiu')).auth;
+    const found = async (watchlists: string) => (await searchFor(fiuSearcher, { watchlists }, photo).expect(200)).body.faces[0].candidates.map((c: { subjectId: string }) => c.subjectId);
+    expect(await found('move-from')).toEqual([s.id]);
+    expect((await api().patch(`/v1/subjects/${s.id}`).set('Authorization', keys.fiuEnroller).send({ watchlist: 'move-to' }).expect(200)).body.watchlistId).toBe(to.id);
+    expect(await found('move-from')).toEqual([]);
+    expect(await found('move-to')).toEqual([s.id]);
+    const rows = await t.db.query<{ w: string }>('SELECT DISTINCT watchlist_id AS w FROM face WHERE subject_id = $1', [s.id]);
+    expect(rows.rows).toEqual([{ w: to.id }]);
+    expect(from.id).not.toBe(to.id);
+  });
+
   it('deletes a watchlist with its subjects, one erasure receipt each (owner only)', async () => {
     const w = await createWatchlist('to-delete');
     const a = await createSubject('to-delete');
