@@ -107,6 +107,41 @@ describe.each(backends())('watchlist sharing on $name', (backend) => {
     expect(await count()).toBe(1);
   });
 
+  it('scopes 1:1 verification the same way: 404 without a grant, 403 with a screen grant, a match and an owner notice with a search grant', async () => {
+    const w = await createWatchlist('verify-scope');
+    const photo = await seededPng(888);
+    const s = await createSubject('verify-scope');
+    await api().post(`/v1/subjects/${s.id}/faces`).set('Authorization', keys.fiuEnroller).attach('image', photo, 'f.png').expect(201);
+    const verify = () => api().post('/v1/verify').set('Authorization', keys.bankSearcher).attach('image', photo, 'p.png').field('subjectId', s.id).field('purpose', 'KYC').field('caseRef', 'V-1');
+    expect((await verify()).status).toBe(404);
+    const owner = { keyId: 'k', roles: ['admin' as const], organization: 'fiu' };
+    const screen = await svc.watchlists.grant(owner, w.id, { organization: 'bank-a', access: 'screen' });
+    expect((await verify()).status).toBe(403);
+    await svc.watchlists.revoke(owner, w.id, screen.id);
+    await svc.watchlists.grant(owner, w.id, { organization: 'bank-a', access: 'search' });
+    const ok = await verify().expect(200);
+    expect(ok.body).toMatchObject({ subjectId: s.id, match: true });
+    const notices = (await api().get('/v1/notifications?limit=200').set('Authorization', keys.fiuAdmin).expect(200)).body.items;
+    expect(notices.filter((n: { searchId: string }) => n.searchId === ok.body.verificationId)).toEqual([expect.objectContaining({ subjectId: s.id, mode: 'verify', searchingOrganization: 'bank-a' })]);
+  });
+
+  it("moves a subject's templates with it when the owner moves the subject to another watchlist", async () => {
+    const from = await createWatchlist('move-from');
+    const to = await createWatchlist('move-to');
+    const photo = await seededPng(999);
+    const s = await createSubject('move-from');
+    await api().post(`/v1/subjects/${s.id}/faces`).set('Authorization', keys.fiuEnroller).attach('image', photo, 'f.png').expect(201);
+    const fiuSearcher = (await svc.key(['searcher'], 'fiu')).auth;
+    const found = async (watchlists: string) => (await searchFor(fiuSearcher, { watchlists }, photo).expect(200)).body.faces[0].candidates.map((c: { subjectId: string }) => c.subjectId);
+    expect(await found('move-from')).toEqual([s.id]);
+    expect((await api().patch(`/v1/subjects/${s.id}`).set('Authorization', keys.fiuEnroller).send({ watchlist: 'move-to' }).expect(200)).body.watchlistId).toBe(to.id);
+    expect(await found('move-from')).toEqual([]);
+    expect(await found('move-to')).toEqual([s.id]);
+    const rows = await t.db.query<{ w: string }>('SELECT DISTINCT watchlist_id AS w FROM face WHERE subject_id = $1', [s.id]);
+    expect(rows.rows).toEqual([{ w: to.id }]);
+    expect(from.id).not.toBe(to.id);
+  });
+
   it('deletes a watchlist with its subjects, one erasure receipt each (owner only)', async () => {
     const w = await createWatchlist('to-delete');
     const a = await createSubject('to-delete');

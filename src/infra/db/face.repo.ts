@@ -51,10 +51,11 @@ const INDEXED_DIMS = [128, 512, 1024] as const;
  * The top-k runs inside a CTE ordered by the indexed expression (HNSW, iterative scan so filters still fill k), then keeps
  * each subject's nearest face and re-sorts exactly (relaxed_order may return slightly out of order).
  * Access scope (watchlists the caller owns or holds a live grant for, see watchlist.repo accessSql) is part of this query:
- * `ARRAY(SELECT …)` is uncorrelated, so PostgreSQL computes it once (an InitPlan) and each index row is then checked against it.
- * The scope and category filters are per-row subqueries, not a join: with a join the planner hash-joins the whole index scan
- * (every template, 124 ms at 20k) before the LIMIT; this way the LIMIT stops the index scan (9.5 ms unfiltered, 27 ms for a
- * 5% watchlist at 20k on PostgreSQL 15 + pgvector 0.8, EXPLAIN ANALYZE).
+ * `ARRAY(SELECT …)` is uncorrelated, so PostgreSQL computes it once (an InitPlan) and each index row is then checked against
+ * the face row's own watchlist_id (kept equal to its subject's by triggers, migration 0042: no subject lookup per visited row).
+ * The scope and category filters are per-row, not a join: with a join the planner hash-joins the whole index scan (every
+ * template, 124 ms at 20k) before the LIMIT; this way the LIMIT stops the index scan. At 20k 512-d templates on PostgreSQL 15 +
+ * pgvector 0.8: whole gallery p50 ≈ 20 ms, a 5 % watchlist ≈ 30–50 ms (scripts/watchlist-knn-timing.ts).
  */
 const knnSql = new Map<number, string>(
   INDEXED_DIMS.map((d) => [
@@ -64,7 +65,7 @@ const knnSql = new Map<number, string>(
          FROM face f
         WHERE vector_dims(f.embedding) = ${d}
           AND f.model_id = $2
-          AND (SELECT s.watchlist_id FROM subject s WHERE s.id = f.subject_id) = ANY (ARRAY(
+          AND f.watchlist_id = ANY (ARRAY(
                 SELECT w.id FROM watchlist w
                  WHERE ${accessSql('$3::text', '$4::text', '$5::timestamptz')} IS NOT NULL
                    AND ($6::uuid[] IS NULL OR w.id = ANY($6::uuid[]))))
