@@ -94,7 +94,7 @@ export function searchesRouter(deps: { searches: SearchService; probeFaces: Prob
       responses: { 200: { description: 'Ranked candidates per probe face, review flag, audit reference', schema: s.searchResult } },
     },
     { method: 'get', path: '/v1/searches', summary: "List the organization's searches", roles: ['searcher', 'reviewer', 'auditor'], query: s.listSearchesQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(z.object({ searchId: z.string() }).passthrough()), nextCursor: z.string().nullable() }) } } },
-    { method: 'get', path: '/v1/searches/{id}', summary: 'A stored search result (another organization\'s search is 404)', roles: ['searcher', 'reviewer', 'auditor'], responses: { 200: { description: 'Search', schema: s.searchResult } } },
+    { method: 'get', path: '/v1/searches/{id}', summary: "A stored search result (another organization's search is 404). Blind review: for a reviewer key without the auditor role, other people's decisions on a candidate are withheld (review.state 'blind', reviews filtered) until that reviewer's holder has decided it.", roles: ['searcher', 'reviewer', 'auditor'], responses: { 200: { description: 'Search', schema: s.searchResult } } },
     {
       method: 'get',
       path: '/v1/searches/{id}/faces/{faceIndex}/image',
