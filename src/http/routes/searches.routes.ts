@@ -98,7 +98,7 @@ export function searchesRouter(deps: { searches: SearchService; probeFaces: Prob
     {
       method: 'get',
       path: '/v1/searches/{id}',
-      summary: 'A stored search (kind search) or verification (kind verify) with its reviews and each candidate\'s review state (another organization\'s search is 404)',
+      summary: "A stored search (kind search) or verification (kind verify) with its reviews and each candidate's review state (another organization's search is 404). Blind review: for a reviewer key without the auditor role, other people's decisions on a candidate are withheld (review.state 'blind', reviews filtered) until that reviewer's holder has decided it.",
       roles: ['searcher', 'reviewer', 'auditor'],
       responses: { 200: { description: 'Stored result', schema: s.storedSearch } },
     },
