@@ -124,7 +124,7 @@ export async function compose(opts: ComposeOptions) {
   });
 
   const auditService = createAuditService({ db, audit, anchors: createAnchorRepo() });
-  const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, keys: keyRepo, audit });
+  const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, keys: keyRepo, audit, subjects: subjectRepo });
   const orNull = async (f: () => Promise<{ bytes: Buffer }>) => {
     try {
       return (await f()).bytes;

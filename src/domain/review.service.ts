@@ -11,6 +11,7 @@ import { reviewState, type ReviewDecision } from './review-state';
 import type { FeatureChecklist } from './feature-checklist';
 import type { KeyRepo } from '../infra/db/key.repo';
 import { decodeQueueCursor, encodeQueueCursor } from './queue-cursor';
+import type { SubjectRepo } from '../infra/db/subject.repo';
 
 export interface ReviewInput {
   faceIndex: number;
@@ -28,7 +29,16 @@ type StoredFace = { faceIndex: number; candidates?: Array<{ subjectId: string }>
  * key of the same holder ran it (403), the (faceIndex, subjectId) pair is a candidate of that stored result (400), this key has
  * not decided on it yet (409). Two keys of one holder count once towards four-eyes (review-state.ts).
  */
-export function createReviewService(d: { db: Db; searches: SearchRepo; reviews: ReviewRepo; keys: KeyRepo; audit: AuditRepo; clock?: () => Date }) {
+export function createReviewService(d: {
+  db: Db;
+  searches: SearchRepo;
+  reviews: ReviewRepo;
+  keys: KeyRepo;
+  audit: AuditRepo;
+  /** Joins candidates' current names (stored results keep subject ids only). */
+  subjects: Pick<SubjectRepo, 'names'>;
+  clock?: () => Date;
+}) {
   const now = d.clock ?? (() => new Date());
   const { db, searches, reviews, audit } = d;
 
@@ -101,8 +111,14 @@ export function createReviewService(d: { db: Db; searches: SearchRepo; reviews: 
         after: decodeQueueCursor(f.cursor),
         limit: f.limit + 1,
       });
-      const items = rows.slice(0, f.limit);
-      const last = items[items.length - 1];
+      const page = rows.slice(0, f.limit);
+      const last = page[page.length - 1];
+      // Names are joined when read, as for searches: an erased subject shows as erased.
+      const names = await d.subjects.names(db, page.map((r) => r.candidate.subjectId as string));
+      const items = page.map((r) => {
+        const n = names.get(r.candidate.subjectId as string);
+        return { ...r, candidate: n ? { ...r.candidate, displayName: n.displayName, watchlist: n.watchlist } : { ...r.candidate, displayName: null, watchlist: null, erased: true } };
+      });
       return { items, nextCursor: rows.length > f.limit && last ? encodeQueueCursor(last) : null };
     },
   };

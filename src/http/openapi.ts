@@ -35,6 +35,9 @@ export const errorSchema = z.object({
 const TAGS: Record<string, string> = {
   operations: 'Liveness, readiness, metrics and this document (no key needed)',
   keys: 'API keys (admin)',
+  watchlists: 'Watchlists owned by one organization, and grants sharing them with others',
+  notifications: "Hit notices: other organizations' searches that returned one of your subjects",
+  webhooks: 'Signed webhook delivery of hit notices (admin)',
   subjects: 'The watchlist gallery: subjects and their enrolled faces',
   searches: '1:N searches and their stored results',
   verify: '1:1 verification against one subject',
@@ -63,6 +66,7 @@ function errorStatuses(op: Operation): Record<number, string> {
   }
   if (op.path.includes('{')) out[404] = 'NOT_FOUND: no such resource in the caller\'s organization';
   if (op.body || op.multipart) out[413] = 'PAYLOAD_TOO_LARGE: the body or upload exceeds the limit';
+  if (op.body) out[415] = 'UNSUPPORTED_MEDIA_TYPE: the body is not JSON, or its Content-Encoding is not supported';
   if (op.multipart) {
     out[415] = 'UNSUPPORTED_MEDIA_TYPE: the upload is not a decodable JPEG, PNG or WebP';
     out[422] = 'NO_FACE, IMAGE_TOO_LARGE (and for enrolment MULTIPLE_FACES, LOW_QUALITY)';

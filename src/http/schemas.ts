@@ -63,7 +63,7 @@ export const subject = z.object({
   displayName: z.string(),
   category: z.enum(CATEGORIES),
   watchlist: z.string(),
-  watchlistId: z.string().uuid(),
+  watchlistId: z.guid(),
   externalRef: z.string().nullable(),
   caseRef: z.string().nullable(),
   legalBasis: z.string(),
@@ -128,7 +128,7 @@ const candidate = z.object({
   erased: z.boolean().optional(),
   category: z.string(),
   watchlist: z.string().nullable(),
-  watchlistId: z.string().uuid(),
+  watchlistId: z.guid(),
   faceId: z.string().uuid(),
   similarity: z.number().describe('(1 + cosine) / 2 of the embeddings; monotone in distance'),
   estimatedFalseMatchRate: z.number().describe('impostor rate at this similarity, from the model calibration table'),
@@ -246,6 +246,8 @@ const storedMeta = {
   organization: z.string(),
   keyId: z.string(),
   reviews: z.array(reviewRecord),
+  /** Set on the blind view a reviewer gets of candidates they have not decided yet (review-state.ts blindFor). */
+  blind: z.literal(true).optional().describe("present (true) when other reviewers' decisions are withheld from this reviewer"),
 };
 export const storedSearch = z.union([
   searchResult.extend({ kind: z.literal('search'), ...storedMeta }),
@@ -330,7 +332,7 @@ export const watchlistBody = z
 export const watchlistPatch = watchlistBody.partial().strict();
 
 export const watchlist = z.object({
-  id: z.string().uuid(),
+  id: z.guid(),
   name: z.string(),
   organization: z.string(),
   description: z.string().nullable(),
@@ -352,7 +354,7 @@ export const grantBody = z
 
 export const grant = z.object({
   id: z.string().uuid(),
-  watchlistId: z.string().uuid(),
+  watchlistId: z.guid(),
   organization: z.string(),
   access: z.enum(['search', 'screen']),
   expiresAt: z.string().nullable(),
@@ -365,7 +367,7 @@ export const grantParams = z.object({ id: z.string().uuid(), grantId: z.string()
 export const notice = z.object({
   id: z.string().uuid(),
   at: z.string(),
-  watchlistId: z.string().uuid(),
+  watchlistId: z.guid(),
   subjectId: z.string().uuid(),
   searchId: z.string().uuid(),
   searchingOrganization: z.string(),

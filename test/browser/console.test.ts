@@ -59,12 +59,15 @@ jest.setTimeout(300_000);
     const group = sample(1);
     const faces = (await engine.analyze(group)).faces;
     const erin = { keyId: 'fixture', roles: ['enroller' as const], organization: 'fraud-unit', holder: 'Erin Enroller' };
+    await svc.watchlist('fraud-unit', 'card-fraud');
     for (const [i, name] of ['Alex Example', 'Blair Example'].entries()) {
       const s = await svc.subjects.create(erin, { displayName: name, category: 'fraud', watchlist: 'card-fraud', legalBasis: 'case 2026/117', externalRef: null, caseRef: 'CASE-117', notes: null, reviewBy: null });
       await svc.subjects.enrolFace(erin, s.id, await cropFace(group, faces[i]!.box), null);
     }
+    // A third person to enrol through the console: the clearest face (highest quality) of another demo photo.
     enrolPhoto = path.join(ARTIFACTS, 'enrol-face.jpg');
-    fs.writeFileSync(enrolPhoto, await cropFace(group, faces[2]!.box));
+    const other = (await engine.analyze(sample(4))).faces.reduce((a, b) => (b.quality.score > a.quality.score ? b : a));
+    fs.writeFileSync(enrolPhoto, await cropFace(sample(4), other.box));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update'] });
   });
 
@@ -262,7 +265,7 @@ jest.setTimeout(300_000);
     await page.getByText('Alex Example · fraud · card-fraud').waitFor();
     await page.getByLabel('Name', { exact: true }).first().fill('Alex');
     await page.getByRole('button', { name: 'Find' }).click();
-    await expect(page.locator('.subjects li').count()).resolves.toBe(1);
+    await page.waitForFunction(() => document.querySelectorAll('.subjects li').length === 1, undefined, { timeout: 30_000 });
     await axe(page, 'gallery');
     await page.getByLabel('Name', { exact: true }).last().fill('Casey Example');
     await page.getByLabel('Watchlist', { exact: true }).last().fill('card-fraud');
@@ -296,7 +299,8 @@ jest.setTimeout(300_000);
     expect(await page.locator('#outcomes-d').textContent()).toContain('confirmed (two people): 1');
     await page.getByLabel('Type').selectOption('review.recorded');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await expect(page.locator('tbody tr').count()).resolves.toBe(2);
+    // The table re-renders when the filtered page arrives: wait for it rather than count at once.
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 2, undefined, { timeout: 30_000 });
     await shot(page, '5-auditor-oversight');
     await axe(page, 'oversight');
     const download = page.waitForEvent('download');

@@ -16,6 +16,9 @@ interface SupertestTest {
 
 const checkers = new WeakMap<object, ContractChecker>();
 
+/** The path as sent: `new URL` would resolve `..` segments that the server itself never resolved. */
+const rawPath = (url: string) => url.replace(/^[a-z]+:\/\/[^/]+/i, '').split(/[?#]/)[0]!;
+
 function checkerFor(test: SupertestTest): ContractChecker | null {
   if (typeof test.app === 'string') return null;
   const app = test.app.listeners('request')[0] as { locals?: { openapiDocument?: () => Parameters<typeof createContractChecker>[0] } } | undefined;
@@ -32,7 +35,7 @@ proto.assert = function (this: SupertestTest, err, res, fn) {
   const checker = res ? checkerFor(this) : null;
   const problem =
     checker && res
-      ? checker({ method: this.method, path: new URL(this.url).pathname, status: res.status, contentType: res.headers['content-type'], body: res.body, text: res.text })
+      ? checker({ method: this.method, path: rawPath(this.url), status: res.status, contentType: res.headers['content-type'], body: res.body, text: res.text })
       : null;
   original.call(this, err, res, (e, r) => fn?.call(this, e ?? (problem ? new Error(`OpenAPI contract: ${problem}`) : null), r));
 };

@@ -47,6 +47,7 @@ describe.each(backends())('actionable error details on $name', (backend) => {
   it('says an empty upload is empty, for searches and enrolments', async () => {
     const r = await search(Buffer.alloc(0), { purpose: 'p', caseRef: 'c' }).expect(400);
     expect(r.body.error).toEqual({ code: 'VALIDATION_FAILED', message: 'The uploaded `image` file is empty (0 bytes).', details: [{ path: 'image', message: 'the file is empty' }] });
+    await svc.watchlist('fiu', 'w');
     const subject = await request(svc.app).post('/v1/subjects').set('Authorization', enroller)
       .send({ displayName: 'S', category: 'fraud', watchlist: 'w', legalBasis: 'test' }).expect(201);
     const e = await request(svc.app).post(`/v1/subjects/${subject.body.id}/faces`).set('Authorization', enroller)

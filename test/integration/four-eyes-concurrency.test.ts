@@ -30,6 +30,7 @@ describePg('four-eyes and gallery snapshots under concurrency on postgres', () =
     enroller = (await svc.key(['enroller'], 'bank-a')).auth;
     auditor = (await svc.key(['auditor'], '*')).auth;
     for (let i = 0; i < 2; i++) reviewers.push((await svc.key(['reviewer'], 'bank-a')).auth);
+    await svc.watchlist('bank-a', 'wl');
   });
   afterAll(() => t?.drop());
 

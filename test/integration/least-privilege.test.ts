@@ -95,7 +95,7 @@ describePg('least-privilege deployment on postgres (docs/OVERSIGHT.md)', () => {
   });
 
   it('the service role runs keys, searches, reviews, anchors and verifies, and cannot rewrite the audit trail or the schema', async () => {
-    const keys = await script('scripts/keys.ts', asService, ['create', '--role', 'searcher', '--org', 'bank-a']);
+    const keys = await script('scripts/keys.ts', asService, ['create', '--role', 'searcher', '--org', 'bank-a', '--holder', 'Least Privilege']);
     expect(keys.code).toBe(0);
     const db = await createPostgresDb(urlAs(names.service), 4);
     try {
@@ -106,6 +106,7 @@ describePg('least-privilege deployment on postgres (docs/OVERSIGHT.md)', () => {
       const searcher = (await svc.key(['searcher'], 'bank-a')).auth;
       const reviewer = (await svc.key(['reviewer'], 'bank-a')).auth;
       const auditor = (await svc.key(['auditor'], '*')).auth;
+      await svc.watchlist('bank-a', 'wl');
       const s = await request(svc.app).post('/v1/subjects').set('Authorization', enroller)
         .send({ displayName: 'S', category: 'fraud', watchlist: 'wl', legalBasis: 'test' }).expect(201);
       await request(svc.app).post(`/v1/subjects/${s.body.id}/faces`).set('Authorization', enroller).attach('image', sample(1), 'e.jpg').expect(201);

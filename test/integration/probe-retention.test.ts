@@ -83,8 +83,9 @@ describe.each(backends())('probe-face retention on $name', (backend) => {
 
   it('after a subject is erased, its candidate crop is gone (404) and the case file says so while the probe crop stays', async () => {
     const enroller = (await svc.key(['enroller'], 'bank-a')).auth;
+    await svc.watchlist('bank-a', 'erasable');
     const subject = (await request(svc.app).post('/v1/subjects').set('Authorization', enroller)
-      .send({ displayName: 'Erasable Person', category: 'fraud', watchlist: 'wl', legalBasis: 'test' }).expect(201)).body.id as string;
+      .send({ displayName: 'Erasable Person', category: 'fraud', watchlist: 'erasable', legalBasis: 'test' }).expect(201)).body.id as string;
     const photo = fake.script(await blankImage(64, 64, { r: 200, g: 1, b: 2 }), [{ identity: 11 }]);
     await request(svc.app).post(`/v1/subjects/${subject}/faces`).set('Authorization', enroller).attach('image', photo, 'e.jpg').expect(201);
     const id = await search(5);

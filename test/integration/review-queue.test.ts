@@ -38,6 +38,7 @@ describe.each(backends())('review queue, holders and blind review on $name', (ba
     rob = (await svc.key(['reviewer'], 'bank-a', 'Rob Reviewer')).auth;
     foreign = (await svc.key(['reviewer'], 'bank-b', 'Fay Foreign')).auth;
     auditor = (await svc.key(['auditor'], '*', 'Audrey Auditor')).auth;
+    await svc.watchlist('bank-a', 'wl');
     for (const [i, name] of ['Subject X', 'Subject Y'].entries()) {
       const s = await request(svc.app).post('/v1/subjects').set('Authorization', enroller)
         .send({ displayName: name, category: 'fraud', watchlist: 'wl', legalBasis: 'test' }).expect(201);

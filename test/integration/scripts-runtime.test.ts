@@ -71,9 +71,9 @@ describe('operational scripts', () => {
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(image, 'node_modules'), 'dir');
     const env = { DATA_DIR: path.join(image, 'data'), NODE_ENV: 'production' };
 
-    const created = npm(image, ['keys', '--', 'create', '--role', 'auditor', '--org', '*', '--label', 'image test'], env);
+    const created = npm(image, ['keys', '--', 'create', '--role', 'auditor', '--org', '*', '--holder', 'Image Test', '--label', 'image test'], env);
     expect(created).toMatchObject({ status: 0, stderr: '' });
-    expect(created.stdout).toMatch(/^\{"id":"[0-9a-f-]{36}","roles":\["auditor"\],"organization":"\*"\}\nkey \(shown once\): fm_/);
+    expect(created.stdout).toMatch(/^\{"id":"[0-9a-f-]{36}","roles":\["auditor"\],"organization":"\*","holder":"Image Test"\}\nkey \(shown once\): fm_/);
     const listed = npm(image, ['keys', '--', 'list'], env);
     expect(listed.status).toBe(0);
     expect(JSON.parse(listed.stdout.trim().split('\n')[0]!)).toMatchObject({ roles: ['auditor'], label: 'image test' });

@@ -98,20 +98,21 @@ describe.each(backends())('storage on $name', (backend) => {
     expect(byCategory).toHaveLength(12);
   });
 
-  it('searches 1024-d templates (the FaceRes model) through their own HNSW index, apart from the 128-d ones', async () => {
+  it.each([512, 1024])('searches %i-d templates through their own HNSW index, apart from the 128-d ones', async (dims) => {
     // Its own database: the plan depends on the table's contents, which must not depend on the other tests.
     const own = await backend.open();
     const db = own.db;
     await migrate(db);
-    const MODEL_1024 = 'test-model-1024';
-    const vs = seededUnitVectors(40, 1024, 4);
+    const ownList = (await watchlistRepo.insert(db, { id: randomUUID(), organization: 'org-a', name: 'own', description: null, jurisdiction: 'EU', legalBasis: 'test', retentionDays: null })).id;
+    const model = `test-model-${dims}`;
+    const vs = seededUnitVectors(40, dims, 4);
     const ids: string[] = [];
     for (const v of vs) {
-      const s = await subjects.insert(db, { id: randomUUID(), organization: 'org-a', ...fields() });
-      await faces.insert(db, { id: randomUUID(), subjectId: s.id, modelId: MODEL_1024, embedding: v, quality, box, source: null });
+      const s = await subjects.insert(db, { id: randomUUID(), organization: 'org-a', ...fields({ watchlistId: ownList }) });
+      await faces.insert(db, { id: randomUUID(), subjectId: s.id, modelId: model, embedding: v, quality, box, source: null });
       ids.push(s.id);
     }
-    const hits = await knn(db, { embedding: near(vs[7]!, 0.2), modelId: MODEL_1024, topK: 3 });
+    const hits = await knn(db, { embedding: near(vs[7]!, 0.2), modelId: model, topK: 3 });
     expect(hits[0]!.subjectId).toBe(ids[7]);
     expect(hits.every((h) => ids.includes(h.subjectId))).toBe(true);
     // The plan of the repository's own kNN statement. With 40 rows the planner rightly prefers the model_id index (a bitmap
@@ -119,9 +120,9 @@ describe.each(backends())('storage on $name', (backend) => {
     // (at gallery sizes the planner picks it by cost: docs/BENCHMARKS.md).
     const plan = await db.transaction(async (tx) => {
       await tx.exec('SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off');
-      return faces.explainNearest(tx, { embedding: vs[0]!, modelId: MODEL_1024, topK: 3, scope: { organization: 'org-a', mode: 'investigative', at: new Date() } });
+      return faces.explainNearest(tx, { embedding: vs[0]!, modelId: model, topK: 3, scope: { organization: 'org-a', mode: 'investigative', at: new Date() } });
     });
-    expect(plan).toMatch(/Index Scan using face_embedding_1024_hnsw/);
+    expect(plan).toMatch(new RegExp(`Index Scan using face_embedding_${dims}_hnsw`));
     await own.drop();
   });
 
