@@ -77,9 +77,10 @@ export function renderReportHtml(r: CaseReport, images: ReportImageUris = NO_IMA
       ? cands
           .map((c) => {
             const decisions = r.reviews.filter((v) => v.faceIndex === c.faceIndex && v.subjectId === c.subjectId);
-            return `<h3>Candidate ${esc(c.rank)}: ${esc(c.displayName)}</h3>
+            const name = c.erased ? '(erased)' : (c.displayName ?? '—');
+            return `<h3>Candidate ${esc(c.rank)}: ${esc(name)}</h3>
 <div class="pair">${img(images.probe(f.faceIndex), `Probe face ${f.faceIndex}`, 'probe crop not kept (purged after retention)')}
-${img(images.candidate(c.faceIndex, c.rank), `Enrolled face of ${c.displayName}`, 'enrolled face not available (subject erased)')}
+${img(images.candidate(c.faceIndex, c.rank), `Enrolled face of ${name}`, 'enrolled face not available (subject erased)')}
 <dl class="meta"><dt>Estimated false-match rate</dt><dd>${esc(fmr(c.estimatedFalseMatchRate))}</dd><dt>Similarity</dt><dd>${esc(c.similarity)}</dd>
 <dt>Category / watchlist</dt><dd>${esc(c.category.replace('_', ' '))} / ${esc(c.watchlist)}</dd><dt>Subject</dt><dd>${code(c.subjectId)}</dd>
 <dt>Review state</dt><dd>${esc(reviewStateWords(c.review.state))}${c.review.confirmations !== undefined ? ` (${esc(c.review.confirmations)} confirmation(s), ${esc(c.review.rejections)} rejection(s))` : ''}</dd></dl></div>

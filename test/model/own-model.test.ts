@@ -83,6 +83,7 @@ describe('a deployment’s own ONNX model from FACE_MODELS_DIR', () => {
       expect(engine.model.id).toBe(OWN);
       const enroller = (await svc.key(['enroller'], 'fiu')).auth;
       const searcher = (await svc.key(['searcher'], 'bank-a')).auth;
+      await svc.watchlist('fiu', 'own-model', [{ organization: 'bank-a', access: 'search' }]);
       const s = await request(svc.app).post('/v1/subjects').set('Authorization', enroller)
         .send({ displayName: 'Own-model subject', category: 'fraud', watchlist: 'own-model', legalBasis: 'test' });
       expect(s.status).toBe(201);
