@@ -87,3 +87,10 @@ export function toInputTensor(rgb: Uint8Array, width: number, height: number, co
   }
   return out;
 }
+
+/** A face-free patterned RGB image for warming up a pipeline (every stage runs once on it). */
+export function warmUpImage(width: number, height: number): RawImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 251;
+  return { data, width, height };
+}

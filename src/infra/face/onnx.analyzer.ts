@@ -6,7 +6,7 @@ import { area, CHIP_PADDING, chipTransform } from './align';
 import type { RawImage } from './decode';
 import { finishDescriptor } from './descriptor';
 import { DEFAULT_PLAN, nonMaxSuppression, planDetection, touchesInnerEdge, type Detection, type DetectionLevel } from './detection-plan';
-import { flipHorizontal, toInputTensor, warpAffine, type Affine } from './image-ops';
+import { flipHorizontal, toInputTensor, warmUpImage, warpAffine, type Affine } from './image-ops';
 import { modelInfo, readVerifiedCentre, readVerifiedOnnx, type ManifestNet, type ModelManifest, type OnnxNetConfig } from './model-manifest';
 import { assessQuality, measureQuality, rgbToGrey, type Point } from './quality';
 import { alignmentWarp, fivePoints, scaledTemplate } from './similarity-transform';
@@ -282,11 +282,7 @@ export async function createOnnxAnalyzer(cfg: OnnxAnalyzerConfig): Promise<FaceA
 
   /** Runs every net once (ONNX Runtime allocates its arenas and plans on the first run). */
   async function warmUp(): Promise<void> {
-    const w = 640;
-    const h = 480;
-    const data = new Uint8Array(w * h * 3);
-    for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 251;
-    await analyze({ data, width: w, height: h });
+    await analyze(warmUpImage(640, 480));
     await runNet(landmarker, new Uint8Array(landmarker.cfg.width * landmarker.cfg.height * 3));
     const d = await describe(new Uint8Array(E * embedder.cfg.height * 3));
     if (d.length !== manifest.embeddingSize) {

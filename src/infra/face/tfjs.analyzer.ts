@@ -5,6 +5,7 @@ import { initFaceRuntime, type BackendKind, type FaceRuntime } from './backend';
 import type { RawImage } from './decode';
 import { modelInfo, readManifest, readVerifiedCentre, readVerifiedWeights, type FaceApiNetName, type ModelManifest } from './model-manifest';
 import { finishDescriptor } from './descriptor';
+import { warmUpImage } from './image-ops';
 import { assessQuality, measureQuality, rgbToGrey, type Point } from './quality';
 
 /**
@@ -249,11 +250,7 @@ function buildAnalyzer(
 
   /** One full pass on a generated image plus the landmark and descriptor nets on a blank chip, so every kernel is compiled. */
   async function warmUp(): Promise<void> {
-    const w = 320;
-    const h = 240;
-    const data = new Uint8Array(w * h * 3);
-    for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 251;
-    await analyze({ data, width: w, height: h });
+    await analyze(warmUpImage(320, 240));
     const blank = tf.zeros([CHIP_SIZE, CHIP_SIZE, 3], 'float32') as Tensor3D;
     const blankChip = tf.zeros([embedSize, embedSize, 3], 'float32') as Tensor3D;
     try {
