@@ -5,7 +5,8 @@ import { ROLES, type Role } from '../../src/domain/api-key';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { createNoticeRepo } from '../../src/infra/db/notice.repo';
-import { seedSearch, serviceEnv } from './oversight.fixtures';
+import { scriptedEngine } from '../helpers/fake-engine';
+import { scriptedGallery, serviceEnv } from './oversight.fixtures';
 
 /**
  * Every /v1 route × every role × the resource owner's organization / a grantee / a stranger. The resources (watchlist `wl` with
@@ -164,7 +165,15 @@ describe.each(backends())('authorization matrix on $name', (backend) => {
     ctx.watchlistId = await ctx.svc.watchlist('bank-a', 'wl', [{ organization: 'bank-g', access: 'search' }]);
     const subject = await ctx.svc.subjects.create(OWNER, { displayName: SUBJECT_NAME, category: 'fraud', watchlist: 'wl', legalBasis: 'x', externalRef: null, caseRef: null, notes: null, reviewBy: null });
     ctx.subjectId = subject.id;
-    ctx.searchId = await seedSearch(t.db, { keyId: runner.id, organization: 'bank-a' }, { candidates: [{ faceIndex: 0, subjectId: subject.id }], purpose: SECRET });
+    // The subject's face and bank-a's search go through a second instance of the service on the same database that has a (scripted)
+    // face engine; the instance under test has none, so its face routes answer 503 NOT_READY after authorization.
+    const fake = scriptedEngine();
+    const withEngine = await startService(t.db, { env: serviceEnv(), engine: fake.engine, migrateFirst: false });
+    await withEngine.startEngine();
+    const gallery = scriptedGallery(withEngine.app, fake);
+    await gallery.addFace(keys['bank-a'].enroller, subject.id, 1);
+    ctx.searchId = await gallery.search(runner.auth, [1], { purpose: SECRET });
+    await withEngine.close();
     // A notice to bank-a (as a foreign search of wl would leave), written through the notice repository.
     ctx.noticeId = randomUUID();
     await t.db.transaction((tx) =>

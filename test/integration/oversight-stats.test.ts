@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
-import { seedSearch, serviceEnv } from './oversight.fixtures';
+import { scriptedEngine } from '../helpers/fake-engine';
+import { scriptedGallery, serviceEnv } from './oversight.fixtures';
 
 describe.each(backends())('oversight statistics on $name', (backend) => {
   let t: TestDb;
@@ -12,26 +12,44 @@ describe.each(backends())('oversight statistics on $name', (backend) => {
   let a2: { id: string; auth: string };
   let b1: { id: string; auth: string };
   const day = (d: number) => new Date(Date.UTC(2026, 0, d, 12)).toISOString();
+  // The time the search service stamps on each search (set before each one below).
+  let searchTime = new Date(day(1));
+  const on = (d: number) => {
+    searchTime = new Date(day(d));
+  };
 
   beforeAll(async () => {
     t = await backend.open();
-    svc = await startService(t.db, { env: serviceEnv() });
+    const fake = scriptedEngine();
+    svc = await startService(t.db, { env: serviceEnv(), engine: fake.engine, now: () => searchTime });
+    await svc.startEngine();
+    const gallery = scriptedGallery(svc.app, fake);
     auditor = (await svc.key(['auditor'], '*')).auth;
     a1 = await svc.key(['searcher'], 'bank-a');
     a2 = await svc.key(['searcher'], 'bank-a');
     b1 = await svc.key(['searcher'], 'bank-b');
     const r1 = (await svc.key(['reviewer'], 'bank-a')).auth;
     const r2 = (await svc.key(['reviewer'], 'bank-a')).auth;
-    const s = () => randomUUID();
-    const [x, y, z] = [s(), s(), s()];
-    const A = { keyId: a1.id, organization: 'bank-a' };
+    const enroller = (await svc.key(['enroller'], 'bank-a')).auth;
+    // bank-a's gallery: x (identity 1) and y (identity 2) on `xy`, which bank-b may search; z (identity 3) on `z`.
+    await svc.watchlist('bank-a', 'xy', [{ organization: 'bank-b', access: 'search' }]);
+    await svc.watchlist('bank-a', 'z');
+    const x = await gallery.enrol(enroller, { displayName: 'X', watchlist: 'xy' }, [1]);
+    const y = await gallery.enrol(enroller, { displayName: 'Y', watchlist: 'xy' }, [2]);
+    const z = await gallery.enrol(enroller, { displayName: 'Z', watchlist: 'z' }, [3]);
     // bank-a key a1: three investigative searches (2, 1, 0 candidates); a2: one screening search (1 candidate); bank-b: two searches.
-    const s1 = await seedSearch(t.db, A, { candidates: [{ faceIndex: 0, subjectId: x }, { faceIndex: 0, subjectId: y }], createdAt: day(2) });
-    const s2 = await seedSearch(t.db, A, { candidates: [{ faceIndex: 0, subjectId: z }], createdAt: day(3) });
-    await seedSearch(t.db, A, { candidates: [], createdAt: day(4) });
-    await seedSearch(t.db, { keyId: a2.id, organization: 'bank-a' }, { candidates: [{ faceIndex: 0, subjectId: x }], mode: 'screening', createdAt: day(5) });
-    await seedSearch(t.db, { keyId: b1.id, organization: 'bank-b' }, { candidates: [{ faceIndex: 0, subjectId: x }], createdAt: day(6) });
-    await seedSearch(t.db, { keyId: b1.id, organization: 'bank-b' }, { candidates: [], kind: 'verify', createdAt: day(20) });
+    on(2);
+    const s1 = await gallery.search(a1.auth, [1], { watchlists: 'xy', topK: 2 }); // x, then y as a weaker candidate
+    on(3);
+    const s2 = await gallery.search(a1.auth, [3], { topK: 1 }); // z
+    on(4);
+    await gallery.search(a1.auth, [99], { minSimilarity: 0.9 }); // nobody enrolled: no candidate
+    on(5);
+    await gallery.search(a2.auth, [1], { mode: 'screening' }); // x only: the others are below the screening threshold
+    on(6);
+    await gallery.search(b1.auth, [1], { topK: 1 }); // x, through bank-b's grant
+    on(20);
+    await gallery.verify(b1.auth, x, 99); // a verification that does not match
     const rv = (auth: string, id: string, subjectId: string, decision: string) =>
       request(svc.app).post(`/v1/searches/${id}/reviews`).set('Authorization', auth).send({ faceIndex: 0, subjectId, decision, rationale: 'r' }).expect(201);
     await rv(r1, s1, x, 'confirmed'); // s1/x confirmed by two keys
@@ -39,7 +57,10 @@ describe.each(backends())('oversight statistics on $name', (backend) => {
     await rv(r1, s1, y, 'rejected'); // s1/y rejected
     await rv(r1, s2, z, 'confirmed'); // s2/z awaiting the second confirmation
   });
-  afterAll(() => t.drop());
+  afterAll(async () => {
+    await svc?.close();
+    await t?.drop();
+  });
 
   const stats = async (auth: string, q = '') => (await request(svc.app).get(`/v1/oversight/stats${q}`).set('Authorization', auth).expect(200)).body;
 

@@ -1,88 +1,46 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { Role } from '../../src/domain/api-key';
-import type { Db, Queryable } from '../../src/infra/db/db';
-import { createAuditRepo } from '../../src/infra/db/audit.repo';
-import { createSearchRepo } from '../../src/infra/db/search.repo';
+import { randomBytes } from 'node:crypto';
+import type { Express } from 'express';
+import request from 'supertest';
+import type { Db } from '../../src/infra/db/db';
+import type { scriptedEngine } from '../helpers/fake-engine';
+import { blankImage } from '../helpers/images';
 
 /**
- * Stored searches without the face engine: the same record and `search.run` audit event that SearchService.search writes,
- * in one transaction on the real database, with candidates chosen by the test.
+ * Subjects and stored searches made through the HTTP API, with the scripted stand-in engine for the face part: a probe face of
+ * identity N matches the subject enrolled with identity N at similarity 1; other subjects in scope come back as weaker candidates
+ * in investigative mode. Everything after the engine (kNN, matching policy, storage, audit) is the real service.
  */
-export interface SeedCandidate {
-  faceIndex: number;
-  subjectId: string;
-  similarity?: number;
-  watchlistId?: string;
-}
-
-export async function seedSearch(
-  db: Db,
-  by: { keyId: string; organization: string; roles?: Role[] },
-  opts: { candidates: SeedCandidate[]; mode?: 'investigative' | 'screening'; kind?: 'search' | 'verify'; createdAt?: string; caseRef?: string; purpose?: string },
-): Promise<string> {
-  const id = randomUUID();
-  const createdAt = opts.createdAt ?? new Date().toISOString();
-  const mode = opts.mode ?? 'investigative';
-  const faceIndexes = [...new Set([0, ...opts.candidates.map((c) => c.faceIndex)])].sort();
-  const faces = faceIndexes.map((faceIndex) => ({
-    faceIndex,
-    box: { x: 10, y: 10, width: 80, height: 80 },
-    quality: { score: 0.9, issues: [] },
-    candidates: opts.candidates
-      .filter((c) => c.faceIndex === faceIndex)
-      .map((c, i) => ({
-        rank: i + 1,
-        subjectId: c.subjectId,
-        category: 'fraud',
-        watchlistId: c.watchlistId ?? '00000000-0000-4000-8000-000000000000',
-        faceId: randomUUID(),
-        similarity: c.similarity ?? 0.9 - i * 0.05,
-        estimatedFalseMatchRate: 1e-4,
-      })),
-  }));
-  const probeSha256 = randomUUID().replace(/-/g, '').padEnd(64, '0');
-  const model = { id: 'test-model', detector: 'd', embedder: 'e', version: '1', weightsSha256: '0'.repeat(64) };
-  const purpose = opts.purpose ?? 'fraud investigation';
-  const caseRef = opts.caseRef ?? 'CASE-1';
-  const audit = createAuditRepo();
-  await db.transaction(async (tx: Queryable) => {
-    const ev = await audit.append(tx, {
-      type: opts.kind === 'verify' ? 'verify.run' : 'search.run',
-      actor: { keyId: by.keyId, organization: by.organization, roles: by.roles ?? ['searcher'] },
-      subjectIds: [...new Set(opts.candidates.map((c) => c.subjectId))],
-      searchId: id,
-      payload: { purpose, caseRef, mode, probeSha256, candidates: opts.candidates.map((c) => ({ faceIndex: c.faceIndex, subjectId: c.subjectId })) },
-    }, new Date(createdAt));
-    const anyCandidate = opts.candidates.length > 0;
-    const result = {
-      searchId: id,
-      createdAt,
-      mode,
-      probe: { sha256: probeSha256, width: 640, height: 480, facesDetected: faces.length },
-      faces,
-      humanReviewRequired: anyCandidate,
-      reviewReasons: anyCandidate ? ['CANDIDATES_ARE_LEADS_ONLY'] : [],
-      thresholds: { screeningSimilarity: 0.8, screeningTargetFmr: 1e-4 },
-      model,
-      gallery: { templates: 10, snapshot: `${ev.seq - 1}:${ev.prevHash.slice(0, 16)}` },
-      audit: { seq: ev.seq, hash: ev.hash },
-    };
-    await createSearchRepo().insert(tx, {
-      id,
-      kind: opts.kind ?? 'search',
-      organization: by.organization,
-      keyId: by.keyId,
-      mode: opts.kind === 'verify' ? 'verify' : mode,
-      purpose,
-      caseRef,
-      probeSha256,
-      modelId: model.id,
-      params: { topK: 20 },
-      result,
-      createdAt,
-    });
-  });
-  return id;
+export function scriptedGallery(app: Express, fake: ReturnType<typeof scriptedEngine>) {
+  let images = 0;
+  /** Distinct image bytes showing one scripted face per identity (face i is identities[i]). */
+  const photo = async (identities: number[]) =>
+    fake.script(await blankImage(64, 64, { r: ++images % 256, g: (images >> 8) % 256, b: 201 }), identities.map((identity) => ({ identity })));
+  return {
+    /** Creates a subject on `watchlist` and enrols one photo per identity; returns the subject id. */
+    async enrol(auth: string, fields: { displayName: string; watchlist: string; category?: string }, identities: number[]): Promise<string> {
+      const s = await request(app).post('/v1/subjects').set('Authorization', auth)
+        .send({ category: 'fraud', legalBasis: 'test', ...fields }).expect(201);
+      for (const identity of identities) await this.addFace(auth, s.body.id, identity);
+      return s.body.id;
+    },
+    async addFace(auth: string, subjectId: string, identity: number): Promise<void> {
+      await request(app).post(`/v1/subjects/${subjectId}/faces`).set('Authorization', auth).attach('image', await photo([identity]), 'f.jpg').expect(201);
+    },
+    /** POST /v1/searches with a probe showing `faces` (identities); returns the stored search's id. */
+    async search(auth: string, faces: number[], fields: Record<string, string | number> = {}): Promise<string> {
+      let req = request(app).post('/v1/searches').set('Authorization', auth);
+      for (const [k, v] of Object.entries({ purpose: 'fraud investigation', caseRef: 'CASE-1', ...fields })) req = req.field(k, String(v));
+      const res = await req.attach('image', await photo(faces), 'p.jpg').expect(200);
+      return res.body.searchId;
+    },
+    /** POST /v1/verify of a probe of `identity` against `subjectId`; returns the stored verification's id. */
+    async verify(auth: string, subjectId: string, identity: number): Promise<string> {
+      const res = await request(app).post('/v1/verify').set('Authorization', auth)
+        .field('subjectId', subjectId).field('purpose', 'fraud investigation').field('caseRef', 'CASE-1')
+        .attach('image', await photo([identity]), 'p.jpg').expect(200);
+      return res.body.verificationId;
+    },
+  };
 }
 
 /** Runs one statement with the append-only trigger disabled (as the superuser the tests connect as), then re-enables it. */

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
-import { seedSearch, serviceEnv } from './oversight.fixtures';
+import { scriptedEngine } from '../helpers/fake-engine';
+import { scriptedGallery, serviceEnv } from './oversight.fixtures';
 
 describe.each(backends())('four-eyes review on $name', (backend) => {
   let t: TestDb;
@@ -14,12 +15,17 @@ describe.each(backends())('four-eyes review on $name', (backend) => {
   let searcherReviewer: { id: string; auth: string };
   let foreignReviewer: string;
   let auditor: string;
-  const x = randomUUID();
-  const y = randomUUID();
+  let enroller: string;
+  let x: string;
+  let y: string;
+  const fake = scriptedEngine();
+  let gallery: ReturnType<typeof scriptedGallery>;
 
   beforeAll(async () => {
     t = await backend.open();
-    svc = await startService(t.db, { env: serviceEnv() });
+    svc = await startService(t.db, { env: serviceEnv(), engine: fake.engine });
+    await svc.startEngine();
+    gallery = scriptedGallery(svc.app, fake);
     searcher = await svc.key(['searcher'], 'bank-a');
     searcherReviewer = await svc.key(['searcher', 'reviewer'], 'bank-a');
     rev1 = (await svc.key(['reviewer'], 'bank-a')).auth;
@@ -27,10 +33,22 @@ describe.each(backends())('four-eyes review on $name', (backend) => {
     rev3 = (await svc.key(['reviewer'], 'bank-a')).auth;
     foreignReviewer = (await svc.key(['reviewer'], 'bank-b')).auth;
     auditor = (await svc.key(['auditor'], '*')).auth;
+    enroller = (await svc.key(['enroller'], 'bank-a')).auth;
+    await svc.watchlist('bank-a', 'wl');
+    // x is enrolled from two photos (identities 1 and 2); y from a photo of a lookalike of x's first (identity 1 again).
+    x = await gallery.enrol(enroller, { displayName: 'Subject X', watchlist: 'wl' }, [1, 2]);
+    y = await gallery.enrol(enroller, { displayName: 'Subject Y', watchlist: 'wl' }, [1]);
   });
-  afterAll(() => t.drop());
+  afterAll(async () => {
+    await svc?.close();
+    await t?.drop();
+  });
 
-  const newSearch = (by = searcher) => seedSearch(t.db, { keyId: by.id, organization: 'bank-a' }, { candidates: [{ faceIndex: 0, subjectId: x }, { faceIndex: 0, subjectId: y }, { faceIndex: 1, subjectId: x }] });
+  /**
+   * A two-face probe searched on `wl` with candidates at similarity ≥ 0.9: face 0 (identity 1) has candidates x and y, face 1
+   * (identity 2) has x only (y is a weak candidate there, below the cut).
+   */
+  const newSearch = (by = searcher) => gallery.search(by.auth, [1, 2], { watchlists: 'wl', minSimilarity: 0.9, topK: 20 });
   const review = (auth: string, id: string, body: Record<string, unknown>) =>
     request(svc.app).post(`/v1/searches/${id}/reviews`).set('Authorization', auth).send({ faceIndex: 0, subjectId: x, rationale: 'compared ears and scar', ...body });
   const stateOf = async (id: string, faceIndex = 0, subjectId = x) => {
@@ -140,12 +158,16 @@ describe.each(backends())('four-eyes review on $name', (backend) => {
     const owner = { keyId: randomUUID(), roles: ['enroller' as const], organization: 'bank-a' };
     await svc.watchlist('bank-a', 'xss');
     const evil = await svc.subjects.create(owner, { displayName: '<img src=x onerror=alert(1)>', category: 'fraud', watchlist: 'xss', legalBasis: 'x', externalRef: null, caseRef: null, notes: null, reviewBy: null });
-    const id = await seedSearch(t.db, { keyId: searcher.id, organization: 'bank-a' }, { candidates: [{ faceIndex: 0, subjectId: evil.id }], purpose: '<b>purpose</b>' });
+    await gallery.addFace(enroller, evil.id, 66);
+    const id = await gallery.search(searcher.auth, [66], { watchlists: 'xss', purpose: '<b>purpose</b>' });
     const res = await request(svc.app).get(`/v1/searches/${id}/report?format=html`).set('Authorization', searcher.auth).expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");
     expect(res.text).toContain('&#60;img src=x onerror=alert(1)&#62;');
     expect(res.text).toContain('&#60;b&#62;purpose');
-    expect(res.text).not.toMatch(/<img|<script|<link|https?:\/\//i);
+    // The only images are the probe crop and the enrolled crop, inline as data: URIs; nothing else is markup or loads anything.
+    const crop = /<img class="crop" src="data:image\/jpeg;base64,[A-Za-z0-9+/=]+" alt="[^"<>]*">/g;
+    expect(res.text.match(crop)).toHaveLength(2);
+    expect(res.text.replace(crop, '')).not.toMatch(/<img|<script|<link|https?:\/\//i);
   });
 });
