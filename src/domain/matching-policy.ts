@@ -1,3 +1,4 @@
+import type { Calibration } from './calibration';
 import type { Box, FaceQuality } from './face.types';
 
 export type SearchMode = 'investigative' | 'screening';
@@ -6,7 +7,8 @@ export type ReviewReason =
   | 'CANDIDATES_ARE_LEADS_ONLY'
   | 'LOW_PROBE_QUALITY'
   | 'AMBIGUOUS_TOP_CANDIDATES'
-  | 'MULTIPLE_PROBE_FACES';
+  | 'MULTIPLE_PROBE_FACES'
+  | 'NEAR_MISS';
 
 /**
  * A candidate as stored with a search: ids only. Names are joined when the search is read (search.service `withNames`), so an
@@ -68,4 +70,17 @@ export function reviewDecision(faces: FaceResult[], s: PolicySettings): { humanR
   const order: ReviewReason[] = ['CANDIDATES_ARE_LEADS_ONLY', 'LOW_PROBE_QUALITY', 'AMBIGUOUS_TOP_CANDIDATES', 'MULTIPLE_PROBE_FACES'];
   const reviewReasons = order.filter((r) => reasons.has(r));
   return { humanReviewRequired: reviewReasons.length > 0, reviewReasons };
+}
+
+/**
+ * The 1:1 decision band, both edges read from the model's calibration table:
+ * - `threshold`: the lowest similarity whose estimated false-match rate is at or below `targetFmr` (at or above → match);
+ * - `nearMissThreshold`: likewise for `targetFmr × nearMissFactor` (capped at 1). A score in [nearMissThreshold, threshold)
+ *   is no match but a near miss, flagged NEAR_MISS for a human: impostors reach it at most `nearMissFactor` times as often as
+ *   the accepted rate. A factor of 1 makes the band empty.
+ */
+export function verifyBand(calibration: Calibration, targetFmr: number, nearMissFactor: number): { threshold: number; nearMissThreshold: number } {
+  const threshold = calibration.thresholdFor(targetFmr);
+  const nearMissThreshold = Math.min(threshold, calibration.thresholdFor(Math.min(1, targetFmr * nearMissFactor)));
+  return { threshold, nearMissThreshold };
 }

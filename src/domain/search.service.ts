@@ -14,7 +14,7 @@ import { ForbiddenError, NoFaceError, NotFoundError } from './errors';
 import type { NoticeRepo } from '../infra/db/notice.repo';
 import type { WatchlistAccess } from './watchlist.service';
 import type { FaceEngine } from './face.types';
-import { keepCandidates, reviewDecision, type Candidate, type FaceResult, type SearchMode } from './matching-policy';
+import { keepCandidates, reviewDecision, verifyBand, type Candidate, type FaceResult, type SearchMode } from './matching-policy';
 import { blindFor, withReviewState } from './review-state';
 
 export interface SearchParams {
@@ -39,7 +39,7 @@ export interface SearchServiceDeps {
   access: WatchlistAccess;
   notices: NoticeRepo;
   calibration: (modelId: string) => Calibration;
-  settings: { screeningTargetFmr: number; verifyTargetFmr: number; ambiguityMargin: number; probeMinQuality: number };
+  settings: { screeningTargetFmr: number; verifyTargetFmr: number; verifyNearMissFactor: number; ambiguityMargin: number; probeMinQuality: number };
   onSearch?: (mode: string) => void;
   /** When given, each probe face's aligned crop is kept (probe-face.service.ts), in the search's transaction. */
   storeProbeCrop?: (tx: Queryable, searchId: string, faceIndex: number, jpeg: Buffer, createdAt: string) => Promise<void>;
@@ -246,7 +246,7 @@ export function createSearchService(d: SearchServiceDeps) {
       const analyzed = await engine.analyze(image);
       if (analyzed.faces.length === 0) throw new NoFaceError('No face was found in the probe image.');
       const calibration = d.calibration(engine.model.id);
-      const threshold = calibration.thresholdFor(d.settings.verifyTargetFmr);
+      const { threshold, nearMissThreshold } = verifyBand(calibration, d.settings.verifyTargetFmr, d.settings.verifyNearMissFactor);
       const id = randomUUID();
       const createdAt = now().toISOString();
 
@@ -260,9 +260,11 @@ export function createSearchService(d: SearchServiceDeps) {
         if (!best) throw new NotFoundError(`Templates of this subject for model ${engine.model.id}`);
         const similarity = similarityFromCosineDistance(best.distance);
         const match = similarity >= threshold;
+        const nearMiss = !match && similarity >= nearMissThreshold;
         const probeQuality = analyzed.faces[best.probeFace]!.quality;
         const reviewReasons = [
           ...(match ? ['CANDIDATES_ARE_LEADS_ONLY'] : []),
+          ...(nearMiss ? ['NEAR_MISS'] : []),
           ...(probeQuality.score < d.settings.probeMinQuality ? ['LOW_PROBE_QUALITY'] : []),
           ...(analyzed.faces.length > 1 ? ['MULTIPLE_PROBE_FACES'] : []),
         ];
@@ -275,6 +277,7 @@ export function createSearchService(d: SearchServiceDeps) {
           estimatedFalseMatchRate: fmrRound(calibration.fmrAt(similarity)),
           threshold: round(threshold),
           targetFmr: d.settings.verifyTargetFmr,
+          nearMissThreshold: round(nearMissThreshold),
           bestFaceId: best.faceId,
           probe: { sha256: analyzed.sha256, width: analyzed.width, height: analyzed.height, facesDetected: analyzed.faces.length },
           humanReviewRequired: reviewReasons.length > 0,
@@ -285,7 +288,7 @@ export function createSearchService(d: SearchServiceDeps) {
           tx,
           { id, kind: 'verify', organization: p.organization, keyId: p.keyId, mode: 'verify', purpose: ctx.purpose, caseRef: ctx.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, params: { subjectId }, createdAt },
           () => result,
-          { purpose: ctx.purpose, caseRef: ctx.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, match, similarity: result.similarity, fmr: result.estimatedFalseMatchRate, threshold: result.threshold, bestFaceId: best.faceId },
+          { purpose: ctx.purpose, caseRef: ctx.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, match, similarity: result.similarity, fmr: result.estimatedFalseMatchRate, threshold: result.threshold, nearMiss, nearMissThreshold: result.nearMissThreshold, bestFaceId: best.faceId },
           [subjectId],
           p,
         );

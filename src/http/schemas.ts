@@ -174,10 +174,18 @@ export const verifyResult = z.object({
   estimatedFalseMatchRate: z.number(),
   threshold: z.number(),
   targetFmr: z.number().describe('VERIFY_TARGET_FMR the threshold was derived from'),
+  nearMissThreshold: z
+    .number()
+    .optional()
+    .describe(
+      'lower edge of the near-miss band: the similarity whose calibrated false-match rate is VERIFY_NEAR_MISS_FACTOR × targetFmr. A score in [nearMissThreshold, threshold) is no match but is flagged NEAR_MISS (absent on verifications stored before the band existed)',
+    ),
   bestFaceId: z.string().uuid(),
   probe: z.object({ sha256: z.string(), width: z.number(), height: z.number(), facesDetected: z.number() }),
-  humanReviewRequired: z.boolean(),
-  reviewReasons: z.array(z.string()),
+  humanReviewRequired: z.boolean().describe('true when reviewReasons is not empty'),
+  reviewReasons: z
+    .array(z.string())
+    .describe('CANDIDATES_ARE_LEADS_ONLY (a match is a lead), NEAR_MISS (just below the threshold, within the near-miss band), LOW_PROBE_QUALITY, MULTIPLE_PROBE_FACES'),
   model: modelInfo,
   audit: z.object({ seq: z.number(), hash: z.string() }),
 });

@@ -1,0 +1,100 @@
+import request from 'supertest';
+import { similarityFromCosine } from '../../src/domain/calibration';
+import { verifyBand } from '../../src/domain/matching-policy';
+import { createCalibrationStore } from '../../src/infra/calibration.store';
+import { startService } from '../helpers/app';
+import { backends, type TestDb } from '../helpers/databases';
+import { scriptedEngine, type ScriptedFace } from '../helpers/fake-engine';
+import { blankImage } from '../helpers/images';
+import { enrolScripted } from '../helpers/scripted-gallery';
+
+type Svc = Awaited<ReturnType<typeof startService>>;
+
+/**
+ * The 1:1 near-miss band and the investigative false-match-rate cap, through the HTTP API on a real database. Only the face
+ * engine is scripted (the test is about the policy, not the model); the thresholds come from the model's real calibration table.
+ */
+describe.each(backends())('verify near misses and false-match-rate caps on $name', (backend) => {
+  let t: TestDb;
+  let svc: Svc;
+  const fake = scriptedEngine();
+  const calibration = createCalibrationStore()(fake.engine.model.id);
+  let searcher: string;
+  let auditor: string;
+  const subjects: string[] = [];
+  let imageNo = 0;
+  const image = async () => blankImage(64, 64, { r: ++imageNo % 256, g: Math.floor(imageNo / 256), b: 11 });
+
+  const cosine = (a: number[], b: number[]) => a.reduce((sum, x, i) => sum + x * b[i]!, 0);
+  /** Similarity of a scripted face to the enrolled template of `identity`. */
+  const similarityTo = (identity: number, f: ScriptedFace) => similarityFromCosine(cosine(fake.embedding({ identity }), fake.embedding(f)));
+  /** A face of `identity` blended with identity 999 until its similarity to `identity` is `target` (bisection on the weight). */
+  const faceAt = (identity: number, target: number): ScriptedFace => {
+    let lo = 0;
+    let hi = 1;
+    for (let k = 0; k < 50; k++) {
+      const mid = (lo + hi) / 2;
+      if (similarityTo(identity, { identity, mixWith: 999, weight: mid }) > target) lo = mid;
+      else hi = mid;
+    }
+    return { identity, mixWith: 999, weight: (lo + hi) / 2 };
+  };
+
+  beforeAll(async () => {
+    t = await backend.open();
+    svc = await startService(t.db, { engine: fake.engine, env: { RATE_LIMIT_PER_MINUTE: '1000000' } });
+    await svc.startEngine();
+    const enroller = (await svc.key(['enroller'], 'bank-a')).auth;
+    searcher = (await svc.key(['searcher'], 'bank-a')).auth;
+    auditor = (await svc.key(['auditor'], '*')).auth;
+    await svc.watchlist('bank-a', 'wl');
+    subjects.push(...(await enrolScripted(svc.app, fake, enroller, ['Subject A', 'Subject B', 'Subject C'], image)));
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await t?.drop();
+  });
+
+  const verify = async (face: ScriptedFace, subjectId = subjects[0]!) => {
+    const probe = fake.script(await image(), [face]);
+    const res = await request(svc.app).post('/v1/verify').set('Authorization', searcher)
+      .field('subjectId', subjectId).field('purpose', 'account opening').field('caseRef', 'KYC-1').attach('image', probe, 'p.jpg').expect(200);
+    return res.body;
+  };
+
+  describe('1:1 verify', () => {
+    const band = () => verifyBand(calibration, svc.config.matching.verifyTargetFmr, svc.config.matching.verifyNearMissFactor);
+
+    it('derives the near-miss band from the calibration table: its lower edge has 10 × the target false-match rate', () => {
+      const { threshold, nearMissThreshold } = band();
+      expect(svc.config.matching.verifyNearMissFactor).toBe(10);
+      expect(nearMissThreshold).toBeLessThan(threshold);
+      expect(calibration.fmrAt(nearMissThreshold)).toBeCloseTo(10 * svc.config.matching.verifyTargetFmr, 8);
+    });
+
+    it('flags a score just below the threshold as NEAR_MISS for human review, and stores and audits the flag', async () => {
+      const { threshold, nearMissThreshold } = band();
+      const body = await verify(faceAt(1, (threshold + nearMissThreshold) / 2));
+      expect(body).toMatchObject({ match: false, humanReviewRequired: true, reviewReasons: ['NEAR_MISS'] });
+      expect(body.similarity).toBeLessThan(body.threshold);
+      expect(body.similarity).toBeGreaterThanOrEqual(body.nearMissThreshold);
+      expect(body.nearMissThreshold).toBeCloseTo(nearMissThreshold, 5);
+
+      const stored = await request(svc.app).get(`/v1/searches/${body.verificationId}`).set('Authorization', auditor).expect(200);
+      expect(stored.body).toMatchObject({ kind: 'verify', match: false, reviewReasons: ['NEAR_MISS'] });
+      const events = await request(svc.app).get(`/v1/audit/events?type=verify.run&searchId=${body.verificationId}`).set('Authorization', auditor).expect(200);
+      expect(events.body.items[0].payload).toMatchObject({ match: false, nearMiss: true });
+    });
+
+    it('does not flag a score below the band', async () => {
+      const { nearMissThreshold } = band();
+      const body = await verify(faceAt(1, nearMissThreshold - 0.02));
+      expect(body).toMatchObject({ match: false, humanReviewRequired: false, reviewReasons: [] });
+    });
+
+    it('reports a match as a lead, not a near miss', async () => {
+      const body = await verify({ identity: 2 }, subjects[1]);
+      expect(body).toMatchObject({ match: true, humanReviewRequired: true, reviewReasons: ['CANDIDATES_ARE_LEADS_ONLY'] });
+    });
+  });
+});
