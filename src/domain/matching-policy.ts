@@ -38,13 +38,20 @@ export interface PolicySettings {
 }
 
 /**
- * Which candidates a mode returns. Investigative: all of the kNN result, optionally cut at `minSimilarity`.
- * Screening (KYC): only those at or above the screening threshold (itself derived from a target false-match rate);
- * an empty list means "no watchlist hit".
+ * Which candidates a mode returns, from the kNN result. Investigative: all of it. Screening (KYC): only those at or above the
+ * screening threshold (itself derived from a target false-match rate); an empty list means "no watchlist hit".
+ * The caller's cuts apply in both modes: `minSimilarity` (a similarity floor) and `maxFalseMatchRate` (candidates whose
+ * calibrated estimatedFalseMatchRate exceeds it are dropped, so weak leads never reach the review queue). Ranks are renumbered.
  */
-export function keepCandidates(mode: SearchMode, cands: Candidate[], s: PolicySettings, minSimilarity?: number): Candidate[] {
-  const floor = Math.max(minSimilarity ?? 0, mode === 'screening' ? s.screeningThreshold : 0);
-  return cands.filter((c) => c.similarity >= floor).map((c, i) => ({ ...c, rank: i + 1 }));
+export function keepCandidates(
+  mode: SearchMode,
+  cands: Candidate[],
+  s: PolicySettings,
+  cuts: { minSimilarity?: number; maxFalseMatchRate?: number } = {},
+): Candidate[] {
+  const floor = Math.max(cuts.minSimilarity ?? 0, mode === 'screening' ? s.screeningThreshold : 0);
+  const cap = cuts.maxFalseMatchRate ?? 1;
+  return cands.filter((c) => c.similarity >= floor && c.estimatedFalseMatchRate <= cap).map((c, i) => ({ ...c, rank: i + 1 }));
 }
 
 /**

@@ -23,6 +23,8 @@ export interface SearchParams {
   mode: SearchMode;
   topK: number;
   minSimilarity?: number;
+  /** Caller's cap on a candidate's calibrated false-match rate (matching-policy keepCandidates). */
+  maxFalseMatchRate?: number;
   watchlists?: string[];
   categories?: string[];
 }
@@ -180,7 +182,7 @@ export function createSearchService(d: SearchServiceDeps) {
             faceIndex,
             box: f.box,
             quality: { score: round(f.quality.score, 3), issues: f.quality.issues },
-            candidates: keepCandidates(params.mode, all, policy, params.minSimilarity),
+            candidates: keepCandidates(params.mode, all, policy, { minSimilarity: params.minSimilarity, maxFalseMatchRate: params.maxFalseMatchRate }),
           });
         }
         const decision = reviewDecision(faceResults, policy);
@@ -191,7 +193,11 @@ export function createSearchService(d: SearchServiceDeps) {
           probe: { sha256: analyzed.sha256, width: analyzed.width, height: analyzed.height, facesDetected: analyzed.faces.length },
           faces: faceResults,
           ...decision,
-          thresholds: { screeningSimilarity: round(policy.screeningThreshold), screeningTargetFmr: d.settings.screeningTargetFmr },
+          thresholds: {
+            screeningSimilarity: round(policy.screeningThreshold),
+            screeningTargetFmr: d.settings.screeningTargetFmr,
+            maxFalseMatchRate: params.maxFalseMatchRate ?? null,
+          },
           model: modelOf(engine),
         };
         const candidateSummary = faceResults.flatMap((f) =>
@@ -209,7 +215,7 @@ export function createSearchService(d: SearchServiceDeps) {
             purpose: params.purpose,
             caseRef: params.caseRef,
             mode: params.mode,
-            params: { topK: params.topK, minSimilarity: params.minSimilarity ?? null, watchlists: params.watchlists ?? null, categories: params.categories ?? null },
+            params: { topK: params.topK, minSimilarity: params.minSimilarity ?? null, maxFalseMatchRate: params.maxFalseMatchRate ?? null, watchlists: params.watchlists ?? null, categories: params.categories ?? null },
             probeSha256: analyzed.sha256,
             facesDetected: analyzed.faces.length,
             modelId: engine.model.id,

@@ -117,6 +117,12 @@ export const searchFields = z.object({
   mode: z.enum(['investigative', 'screening']).default('investigative'),
   topK: intText(1, 50).optional(),
   minSimilarity: decimalText(0, 1).optional(),
+  maxFalseMatchRate: decimalText(0, 1)
+    .refine((v) => v > 0, 'greater than 0')
+    .optional()
+    .describe(
+      "a decimal in (0, 1]: candidates whose estimatedFalseMatchRate exceeds it are not returned (applied after the kNN, so a search may list fewer than topK); recorded in the stored result's thresholds and in the audit event",
+    ),
   watchlists: commaList(z.string().min(1).max(100)).optional(),
   categories: commaList(z.enum(CATEGORIES)).optional(),
 });
@@ -145,7 +151,11 @@ export const searchResult = z.object({
   faces: z.array(z.object({ faceIndex: z.number(), box, quality, candidates: z.array(candidate) })),
   humanReviewRequired: z.boolean(),
   reviewReasons: z.array(z.string()),
-  thresholds: z.object({ screeningSimilarity: z.number(), screeningTargetFmr: z.number() }),
+  thresholds: z.object({
+    screeningSimilarity: z.number(),
+    screeningTargetFmr: z.number(),
+    maxFalseMatchRate: z.number().nullable().optional().describe("the caller's cap on estimatedFalseMatchRate (null: none; absent on searches stored before the cap existed)"),
+  }),
   model: modelInfo,
   gallery: z.object({ templates: z.number(), snapshot: z.string() }),
   audit: z.object({ seq: z.number(), hash: z.string() }),

@@ -97,4 +97,54 @@ describe.each(backends())('verify near misses and false-match-rate caps on $name
       expect(body).toMatchObject({ match: true, humanReviewRequired: true, reviewReasons: ['CANDIDATES_ARE_LEADS_ONLY'] });
     });
   });
+
+  describe('investigative searches with maxFalseMatchRate', () => {
+    const search = async (face: ScriptedFace, fields: Record<string, string> = {}) => {
+      const probe = fake.script(await image(), [face]);
+      let req = request(svc.app).post('/v1/searches').set('Authorization', searcher).field('purpose', 'card fraud').field('caseRef', 'CASE-7');
+      for (const [k, v] of Object.entries(fields)) req = req.field(k, v);
+      return req.attach('image', probe, 'p.jpg');
+    };
+    const searchOk = async (face: ScriptedFace, fields: Record<string, string> = {}) => {
+      const res = await search(face, fields);
+      expect({ status: res.status, error: res.body.error }).toEqual({ status: 200, error: undefined });
+      return res;
+    };
+    /** A probe of Subject A whose calibrated false-match rate against A is about 3 × VERIFY_TARGET_FMR (between 1e-4 and 1e-3). */
+    const weakProbe = () => faceAt(1, calibration.thresholdFor(3e-4));
+
+    it('lists every kNN candidate without a cap, however weak', async () => {
+      const res = await searchOk(weakProbe());
+      expect(res.body.faces[0].candidates).toHaveLength(3);
+      expect(res.body.thresholds.maxFalseMatchRate).toBeNull();
+    });
+
+    it('drops candidates whose estimated false-match rate exceeds the cap, renumbers ranks, and stores and audits the cap', async () => {
+      const res = await searchOk(weakProbe(), { maxFalseMatchRate: '0.001' });
+      const [only, ...rest] = res.body.faces[0].candidates;
+      expect(rest).toEqual([]);
+      expect(only).toMatchObject({ rank: 1, subjectId: subjects[0] });
+      expect(only.estimatedFalseMatchRate).toBeLessThanOrEqual(0.001);
+      expect(res.body.thresholds.maxFalseMatchRate).toBe(0.001);
+
+      const stored = await request(svc.app).get(`/v1/searches/${res.body.searchId}`).set('Authorization', auditor).expect(200);
+      expect(stored.body.thresholds.maxFalseMatchRate).toBe(0.001);
+      expect(stored.body.faces[0].candidates).toHaveLength(1);
+      const events = await request(svc.app).get(`/v1/audit/events?type=search.run&searchId=${res.body.searchId}`).set('Authorization', auditor).expect(200);
+      expect(events.body.items[0].payload.params.maxFalseMatchRate).toBe(0.001);
+      expect(events.body.items[0].payload.candidates).toHaveLength(1);
+    });
+
+    it('returns no candidate, and needs no review, when even the best one is above a strict cap', async () => {
+      const res = await searchOk(weakProbe(), { maxFalseMatchRate: '0.0001' });
+      expect(res.body.faces[0].candidates).toEqual([]);
+      expect(res.body).toMatchObject({ humanReviewRequired: false, reviewReasons: [] });
+    });
+
+    it.each([['0'], ['1.5'], ['-0.1'], ['1e-3'], ['']])('refuses maxFalseMatchRate=%p with 400 VALIDATION_FAILED', async (v) => {
+      const res = await search({ identity: 1 }, { maxFalseMatchRate: v });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+    });
+  });
 });

@@ -32,6 +32,7 @@ export function searchesRouter(deps: { searches: SearchService; probeFaces: Prob
       mode: f.mode,
       topK: f.topK ?? (f.mode === 'screening' ? 5 : 20),
       minSimilarity: f.minSimilarity,
+      maxFalseMatchRate: f.maxFalseMatchRate,
       watchlists: f.watchlists,
       categories: f.categories,
     });
