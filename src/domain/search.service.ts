@@ -16,6 +16,7 @@ import type { WatchlistAccess } from './watchlist.service';
 import type { FaceEngine } from './face.types';
 import { keepCandidates, reviewDecision, verifyBand, type Candidate, type FaceResult, type SearchMode } from './matching-policy';
 import { blindFor, withReviewState } from './review-state';
+import { readStoredResult, STORED_RESULT_VERSION } from './search-result';
 
 export interface SearchParams {
   purpose: string;
@@ -187,6 +188,7 @@ export function createSearchService(d: SearchServiceDeps) {
         }
         const decision = reviewDecision(faceResults, policy);
         const result = {
+          version: STORED_RESULT_VERSION,
           searchId: id,
           createdAt,
           mode: params.mode,
@@ -275,6 +277,7 @@ export function createSearchService(d: SearchServiceDeps) {
           ...(analyzed.faces.length > 1 ? ['MULTIPLE_PROBE_FACES'] : []),
         ];
         const result = {
+          version: STORED_RESULT_VERSION,
           verificationId: id,
           createdAt,
           subjectId,
@@ -314,7 +317,7 @@ export function createSearchService(d: SearchServiceDeps) {
     async get(p: Principal, id: string): Promise<SearchRecord> {
       const s = await searches.get(db, id);
       if (!s || !canSeeOrganization(p, s.organization)) throw new NotFoundError('Search');
-      const result = await withNames(s.result);
+      const result = await withNames(readStoredResult(s.kind, s.result));
       if (!d.reviews) return { ...s, result };
       const reviews = await d.reviews.listBySearch(db, id);
       const blind = hasRole(p, 'reviewer') && !hasRole(p, 'auditor');

@@ -135,6 +135,17 @@ describe.each(backends())('verify near misses and false-match-rate caps on $name
       expect(events.body.items[0].payload.candidates).toHaveLength(1);
     });
 
+    it('stores the result with its schema version, and still reads a search stored before versioning', async () => {
+      const res = await searchOk({ identity: 2 });
+      const stored = await t.db.query<{ v: string | null }>(`SELECT result->>'version' AS v FROM search WHERE id = $1`, [res.body.searchId]);
+      expect(stored.rows[0]!.v).toBe('1');
+      expect(res.body).not.toHaveProperty('version');
+      await t.db.query(`UPDATE search SET result = result - 'version' WHERE id = $1`, [res.body.searchId]);
+      const old = await request(svc.app).get(`/v1/searches/${res.body.searchId}`).set('Authorization', auditor).expect(200);
+      expect(old.body).toMatchObject({ kind: 'search', searchId: res.body.searchId });
+      expect(old.body.faces[0].candidates[0]).toMatchObject({ rank: 1, subjectId: subjects[1], displayName: 'Subject B' });
+    });
+
     it('returns no candidate, and needs no review, when even the best one is above a strict cap', async () => {
       const res = await searchOk(weakProbe(), { maxFalseMatchRate: '0.0001' });
       expect(res.body.faces[0].candidates).toEqual([]);
