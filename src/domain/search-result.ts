@@ -79,6 +79,11 @@ export function readStoredResult(kind: SearchRecord['kind'], raw: unknown): Stor
   return kind === 'verify' ? storedVerifyResult.parse(raw) : storedSearchResult.parse(raw);
 }
 
+/** The probe faces of a stored record with their candidates; a verification has none. */
+export function storedFaces(rec: Pick<SearchRecord, 'kind' | 'result'>): Array<z.output<typeof storedFace>> {
+  return rec.kind === 'search' ? storedSearchResult.parse(rec.result).faces : [];
+}
+
 /** The stored version stays in storage: responses describe the API's shape, not the row's. */
 const withoutVersion = <T extends Record<string, unknown>>(r: T): Omit<T, 'version'> => {
   const { version: _stored, ...rest } = r;

@@ -1,4 +1,4 @@
-import { mapSearchResult, mapStoredSearch, readStoredResult, STORED_RESULT_VERSION } from '../../src/domain/search-result';
+import { mapSearchResult, mapStoredSearch, readStoredResult, storedFaces, STORED_RESULT_VERSION } from '../../src/domain/search-result';
 import type { SearchRecord } from '../../src/infra/db/search.repo';
 
 /** The stored search result has one versioned schema; rows written before the version field read as version 1. */
@@ -42,5 +42,10 @@ describe('the stored search result', () => {
     const dto = mapStoredSearch(rec);
     expect(dto).not.toHaveProperty('version');
     expect(dto).toMatchObject({ kind: 'search', purpose: 'p', caseRef: 'c', organization: 'bank-a', keyId: 'k', searchId: row.searchId });
+  });
+
+  it('lists the probe faces of a stored search, and none for a verification', () => {
+    expect(storedFaces({ kind: 'search', result: row }).map((f) => f.candidates.map((c) => c.subjectId))).toEqual([['s']]);
+    expect(storedFaces({ kind: 'verify', result: {} })).toEqual([]);
   });
 });
