@@ -48,6 +48,11 @@ const schema = z.object({
   SCREENING_TARGET_FMR: numFrom(1e-4, 1e-7, 0.5),
   /** 1:1 verification threshold, likewise a target false-match rate. */
   VERIFY_TARGET_FMR: numFrom(1e-4, 1e-7, 0.5),
+  /**
+   * 1:1 near-miss band: a score below the verify threshold but at or above the similarity whose calibrated false-match rate is
+   * this many times VERIFY_TARGET_FMR is flagged NEAR_MISS for human review. 1 turns the band off.
+   */
+  VERIFY_NEAR_MISS_FACTOR: numFrom(10, 1, 10_000),
   /** Two candidates whose similarities differ by less than this are flagged AMBIGUOUS_TOP_CANDIDATES. */
   AMBIGUITY_MARGIN: numFrom(0.02, 0, 1),
   /** Probe faces scoring below this quality are flagged LOW_PROBE_QUALITY. */
@@ -108,6 +113,7 @@ export interface Config {
   readonly matching: {
     readonly screeningTargetFmr: number;
     readonly verifyTargetFmr: number;
+    readonly verifyNearMissFactor: number;
     readonly ambiguityMargin: number;
     readonly probeMinQuality: number;
     readonly enrolMinQuality: number;
@@ -163,6 +169,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     matching: {
       screeningTargetFmr: e.SCREENING_TARGET_FMR,
       verifyTargetFmr: e.VERIFY_TARGET_FMR,
+      verifyNearMissFactor: e.VERIFY_NEAR_MISS_FACTOR,
       ambiguityMargin: e.AMBIGUITY_MARGIN,
       probeMinQuality: e.PROBE_MIN_QUALITY,
       enrolMinQuality: e.ENROL_MIN_QUALITY,

@@ -1,3 +1,4 @@
+import type { Calibration } from './calibration';
 import type { Box, FaceQuality } from './face.types';
 
 export type SearchMode = 'investigative' | 'screening';
@@ -6,7 +7,8 @@ export type ReviewReason =
   | 'CANDIDATES_ARE_LEADS_ONLY'
   | 'LOW_PROBE_QUALITY'
   | 'AMBIGUOUS_TOP_CANDIDATES'
-  | 'MULTIPLE_PROBE_FACES';
+  | 'MULTIPLE_PROBE_FACES'
+  | 'NEAR_MISS';
 
 /**
  * A candidate as stored with a search: ids only. Names are joined when the search is read (search.service `withNames`), so an
@@ -36,13 +38,20 @@ export interface PolicySettings {
 }
 
 /**
- * Which candidates a mode returns. Investigative: all of the kNN result, optionally cut at `minSimilarity`.
- * Screening (KYC): only those at or above the screening threshold (itself derived from a target false-match rate);
- * an empty list means "no watchlist hit".
+ * Which candidates a mode returns, from the kNN result. Investigative: all of it. Screening (KYC): only those at or above the
+ * screening threshold (itself derived from a target false-match rate); an empty list means "no watchlist hit".
+ * The caller's cuts apply in both modes: `minSimilarity` (a similarity floor) and `maxFalseMatchRate` (candidates whose
+ * calibrated estimatedFalseMatchRate exceeds it are dropped, so weak leads never reach the review queue). Ranks are renumbered.
  */
-export function keepCandidates(mode: SearchMode, cands: Candidate[], s: PolicySettings, minSimilarity?: number): Candidate[] {
-  const floor = Math.max(minSimilarity ?? 0, mode === 'screening' ? s.screeningThreshold : 0);
-  return cands.filter((c) => c.similarity >= floor).map((c, i) => ({ ...c, rank: i + 1 }));
+export function keepCandidates(
+  mode: SearchMode,
+  cands: Candidate[],
+  s: PolicySettings,
+  cuts: { minSimilarity?: number; maxFalseMatchRate?: number } = {},
+): Candidate[] {
+  const floor = Math.max(cuts.minSimilarity ?? 0, mode === 'screening' ? s.screeningThreshold : 0);
+  const cap = cuts.maxFalseMatchRate ?? 1;
+  return cands.filter((c) => c.similarity >= floor && c.estimatedFalseMatchRate <= cap).map((c, i) => ({ ...c, rank: i + 1 }));
 }
 
 /**
@@ -68,4 +77,17 @@ export function reviewDecision(faces: FaceResult[], s: PolicySettings): { humanR
   const order: ReviewReason[] = ['CANDIDATES_ARE_LEADS_ONLY', 'LOW_PROBE_QUALITY', 'AMBIGUOUS_TOP_CANDIDATES', 'MULTIPLE_PROBE_FACES'];
   const reviewReasons = order.filter((r) => reasons.has(r));
   return { humanReviewRequired: reviewReasons.length > 0, reviewReasons };
+}
+
+/**
+ * The 1:1 decision band, both edges read from the model's calibration table:
+ * - `threshold`: the lowest similarity whose estimated false-match rate is at or below `targetFmr` (at or above → match);
+ * - `nearMissThreshold`: likewise for `targetFmr × nearMissFactor` (capped at 1). A score in [nearMissThreshold, threshold)
+ *   is no match but a near miss, flagged NEAR_MISS for a human: impostors reach it at most `nearMissFactor` times as often as
+ *   the accepted rate. A factor of 1 makes the band empty.
+ */
+export function verifyBand(calibration: Calibration, targetFmr: number, nearMissFactor: number): { threshold: number; nearMissThreshold: number } {
+  const threshold = calibration.thresholdFor(targetFmr);
+  const nearMissThreshold = Math.min(threshold, calibration.thresholdFor(Math.min(1, targetFmr * nearMissFactor)));
+  return { threshold, nearMissThreshold };
 }

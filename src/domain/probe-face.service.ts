@@ -4,6 +4,7 @@ import type { Db, Queryable } from '../infra/db/db';
 import type { ProbeFaceRepo } from '../infra/db/probe-face.repo';
 import type { Principal } from './api-key';
 import { NotFoundError } from './errors';
+import { storedFaces } from './search-result';
 import type { SearchService } from './search.service';
 
 const DAY_MS = 86_400_000;
@@ -48,8 +49,7 @@ export function createProbeFaceService(d: {
      */
     async candidateImage(p: Principal, searchId: string, faceIndex: number, rank: number) {
       const rec = await d.searches().get(p, searchId);
-      const faces = (rec.result as { faces?: Array<{ faceIndex: number; candidates?: Array<{ rank: number; subjectId: string; faceId: string }> }> }).faces ?? [];
-      const c = faces.find((f) => f.faceIndex === faceIndex)?.candidates?.find((x) => x.rank === rank);
+      const c = storedFaces(rec).find((f) => f.faceIndex === faceIndex)?.candidates.find((x) => x.rank === rank);
       if (!c) throw new NotFoundError('Candidate');
       return d.enrolledCrop(c.subjectId, c.faceId);
     },

@@ -50,7 +50,7 @@ export function renderReportHtml(r: CaseReport, images: ReportImageUris = NO_IMA
     probe?: { sha256?: string; width?: number; height?: number; facesDetected?: number };
     model?: { id?: string; version?: string };
     gallery?: { templates?: number; snapshot?: string } | null;
-    thresholds?: { screeningSimilarity?: number; screeningTargetFmr?: number } | null;
+    thresholds?: { screeningSimilarity?: number; screeningTargetFmr?: number; maxFalseMatchRate?: number | null } | null;
     reviewReasons?: string[];
   };
   const meta: Array<[string, string]> = [
@@ -63,6 +63,7 @@ export function renderReportHtml(r: CaseReport, images: ReportImageUris = NO_IMA
     ['Model', `${esc(s.model?.id)}`],
     ['Gallery searched', s.gallery ? `${esc(s.gallery.templates)} templates; chain position ${code(s.gallery.snapshot)}` : '—'],
     ['Screening threshold', s.thresholds ? `similarity ${esc(s.thresholds.screeningSimilarity)} (target false-match rate ${esc(s.thresholds.screeningTargetFmr)})` : '—'],
+    ['Leads capped at', s.thresholds?.maxFalseMatchRate ? `estimated false-match rate ${esc(s.thresholds.maxFalseMatchRate)} (candidates above it were not listed)` : 'no cap'],
     ['Human review required', s.humanReviewRequired ? `yes: ${esc((s.reviewReasons ?? []).join(', ').toLowerCase().replace(/_/g, ' '))}` : 'no'],
   ];
   const outcome = Object.entries(r.outcome)

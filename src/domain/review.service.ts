@@ -8,6 +8,7 @@ import { actorOf } from './actor';
 import { canSeeOrganization, holderOf, type Principal } from './api-key';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors';
 import { reviewState, type ReviewDecision } from './review-state';
+import { storedFaces } from './search-result';
 import type { FeatureChecklist } from './feature-checklist';
 import type { KeyRepo } from '../infra/db/key.repo';
 import { decodeQueueCursor, encodeQueueCursor } from './queue-cursor';
@@ -21,7 +22,6 @@ export interface ReviewInput {
   checklist?: FeatureChecklist;
 }
 
-type StoredFace = { faceIndex: number; candidates?: Array<{ subjectId: string }> };
 
 /**
  * Four-eyes review of search candidates. A decision is stored and audited (`review.recorded`) in one transaction.
@@ -51,8 +51,7 @@ export function createReviewService(d: {
         if (s.keyId === p.keyId) throw new ForbiddenError('A reviewer cannot review a search that the same API key ran.');
         const searcherKey = await d.keys.findById(tx, s.keyId);
         if (searcherKey && searcherKey.holder === holderOf(p)) throw new ForbiddenError('A reviewer cannot review a search that they ran (with another key).');
-        const faces = ((s.result as { faces?: StoredFace[] }).faces ?? []);
-        const isCandidate = faces.some((f) => f.faceIndex === input.faceIndex && (f.candidates ?? []).some((c) => c.subjectId === input.subjectId));
+        const isCandidate = storedFaces(s).some((f) => f.faceIndex === input.faceIndex && f.candidates.some((c) => c.subjectId === input.subjectId));
         if (!isCandidate) {
           throw new ValidationError('The (faceIndex, subjectId) pair is not a candidate of this search.', { faceIndex: input.faceIndex, subjectId: input.subjectId });
         }

@@ -14,8 +14,9 @@ import { ForbiddenError, NoFaceError, NotFoundError } from './errors';
 import type { NoticeRepo } from '../infra/db/notice.repo';
 import type { WatchlistAccess } from './watchlist.service';
 import type { FaceEngine } from './face.types';
-import { keepCandidates, reviewDecision, type Candidate, type FaceResult, type SearchMode } from './matching-policy';
+import { keepCandidates, reviewDecision, verifyBand, type Candidate, type FaceResult, type SearchMode } from './matching-policy';
 import { blindFor, withReviewState } from './review-state';
+import { readStoredResult, STORED_RESULT_VERSION } from './search-result';
 
 export interface SearchParams {
   purpose: string;
@@ -23,6 +24,8 @@ export interface SearchParams {
   mode: SearchMode;
   topK: number;
   minSimilarity?: number;
+  /** Caller's cap on a candidate's calibrated false-match rate (matching-policy keepCandidates). */
+  maxFalseMatchRate?: number;
   watchlists?: string[];
   categories?: string[];
 }
@@ -39,7 +42,7 @@ export interface SearchServiceDeps {
   access: WatchlistAccess;
   notices: NoticeRepo;
   calibration: (modelId: string) => Calibration;
-  settings: { screeningTargetFmr: number; verifyTargetFmr: number; ambiguityMargin: number; probeMinQuality: number };
+  settings: { screeningTargetFmr: number; verifyTargetFmr: number; verifyNearMissFactor: number; ambiguityMargin: number; probeMinQuality: number };
   onSearch?: (mode: string) => void;
   /** When given, each probe face's aligned crop is kept (probe-face.service.ts), in the search's transaction. */
   storeProbeCrop?: (tx: Queryable, searchId: string, faceIndex: number, jpeg: Buffer, createdAt: string) => Promise<void>;
@@ -180,18 +183,23 @@ export function createSearchService(d: SearchServiceDeps) {
             faceIndex,
             box: f.box,
             quality: { score: round(f.quality.score, 3), issues: f.quality.issues },
-            candidates: keepCandidates(params.mode, all, policy, params.minSimilarity),
+            candidates: keepCandidates(params.mode, all, policy, { minSimilarity: params.minSimilarity, maxFalseMatchRate: params.maxFalseMatchRate }),
           });
         }
         const decision = reviewDecision(faceResults, policy);
         const result = {
+          version: STORED_RESULT_VERSION,
           searchId: id,
           createdAt,
           mode: params.mode,
           probe: { sha256: analyzed.sha256, width: analyzed.width, height: analyzed.height, facesDetected: analyzed.faces.length },
           faces: faceResults,
           ...decision,
-          thresholds: { screeningSimilarity: round(policy.screeningThreshold), screeningTargetFmr: d.settings.screeningTargetFmr },
+          thresholds: {
+            screeningSimilarity: round(policy.screeningThreshold),
+            screeningTargetFmr: d.settings.screeningTargetFmr,
+            maxFalseMatchRate: params.maxFalseMatchRate ?? null,
+          },
           model: modelOf(engine),
         };
         const candidateSummary = faceResults.flatMap((f) =>
@@ -209,7 +217,7 @@ export function createSearchService(d: SearchServiceDeps) {
             purpose: params.purpose,
             caseRef: params.caseRef,
             mode: params.mode,
-            params: { topK: params.topK, minSimilarity: params.minSimilarity ?? null, watchlists: params.watchlists ?? null, categories: params.categories ?? null },
+            params: { topK: params.topK, minSimilarity: params.minSimilarity ?? null, maxFalseMatchRate: params.maxFalseMatchRate ?? null, watchlists: params.watchlists ?? null, categories: params.categories ?? null },
             probeSha256: analyzed.sha256,
             facesDetected: analyzed.faces.length,
             modelId: engine.model.id,
@@ -246,7 +254,7 @@ export function createSearchService(d: SearchServiceDeps) {
       const analyzed = await engine.analyze(image);
       if (analyzed.faces.length === 0) throw new NoFaceError('No face was found in the probe image.');
       const calibration = d.calibration(engine.model.id);
-      const threshold = calibration.thresholdFor(d.settings.verifyTargetFmr);
+      const { threshold, nearMissThreshold } = verifyBand(calibration, d.settings.verifyTargetFmr, d.settings.verifyNearMissFactor);
       const id = randomUUID();
       const createdAt = now().toISOString();
 
@@ -260,13 +268,16 @@ export function createSearchService(d: SearchServiceDeps) {
         if (!best) throw new NotFoundError(`Templates of this subject for model ${engine.model.id}`);
         const similarity = similarityFromCosineDistance(best.distance);
         const match = similarity >= threshold;
+        const nearMiss = !match && similarity >= nearMissThreshold;
         const probeQuality = analyzed.faces[best.probeFace]!.quality;
         const reviewReasons = [
           ...(match ? ['CANDIDATES_ARE_LEADS_ONLY'] : []),
+          ...(nearMiss ? ['NEAR_MISS'] : []),
           ...(probeQuality.score < d.settings.probeMinQuality ? ['LOW_PROBE_QUALITY'] : []),
           ...(analyzed.faces.length > 1 ? ['MULTIPLE_PROBE_FACES'] : []),
         ];
         const result = {
+          version: STORED_RESULT_VERSION,
           verificationId: id,
           createdAt,
           subjectId,
@@ -275,6 +286,7 @@ export function createSearchService(d: SearchServiceDeps) {
           estimatedFalseMatchRate: fmrRound(calibration.fmrAt(similarity)),
           threshold: round(threshold),
           targetFmr: d.settings.verifyTargetFmr,
+          nearMissThreshold: round(nearMissThreshold),
           bestFaceId: best.faceId,
           probe: { sha256: analyzed.sha256, width: analyzed.width, height: analyzed.height, facesDetected: analyzed.faces.length },
           humanReviewRequired: reviewReasons.length > 0,
@@ -285,7 +297,7 @@ export function createSearchService(d: SearchServiceDeps) {
           tx,
           { id, kind: 'verify', organization: p.organization, keyId: p.keyId, mode: 'verify', purpose: ctx.purpose, caseRef: ctx.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, params: { subjectId }, createdAt },
           () => result,
-          { purpose: ctx.purpose, caseRef: ctx.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, match, similarity: result.similarity, fmr: result.estimatedFalseMatchRate, threshold: result.threshold, bestFaceId: best.faceId },
+          { purpose: ctx.purpose, caseRef: ctx.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, match, similarity: result.similarity, fmr: result.estimatedFalseMatchRate, threshold: result.threshold, nearMiss, nearMissThreshold: result.nearMissThreshold, bestFaceId: best.faceId },
           [subjectId],
           p,
         );
@@ -305,7 +317,7 @@ export function createSearchService(d: SearchServiceDeps) {
     async get(p: Principal, id: string): Promise<SearchRecord> {
       const s = await searches.get(db, id);
       if (!s || !canSeeOrganization(p, s.organization)) throw new NotFoundError('Search');
-      const result = await withNames(s.result);
+      const result = await withNames(readStoredResult(s.kind, s.result));
       if (!d.reviews) return { ...s, result };
       const reviews = await d.reviews.listBySearch(db, id);
       const blind = hasRole(p, 'reviewer') && !hasRole(p, 'auditor');

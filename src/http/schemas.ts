@@ -117,6 +117,12 @@ export const searchFields = z.object({
   mode: z.enum(['investigative', 'screening']).default('investigative'),
   topK: intText(1, 50).optional(),
   minSimilarity: decimalText(0, 1).optional(),
+  maxFalseMatchRate: decimalText(0, 1)
+    .refine((v) => v > 0, 'greater than 0')
+    .optional()
+    .describe(
+      "a decimal in (0, 1]: candidates whose estimatedFalseMatchRate exceeds it are not returned (applied after the kNN, so a search may list fewer than topK); recorded in the stored result's thresholds and in the audit event",
+    ),
   watchlists: commaList(z.string().min(1).max(100)).optional(),
   categories: commaList(z.enum(CATEGORIES)).optional(),
 });
@@ -145,7 +151,11 @@ export const searchResult = z.object({
   faces: z.array(z.object({ faceIndex: z.number(), box, quality, candidates: z.array(candidate) })),
   humanReviewRequired: z.boolean(),
   reviewReasons: z.array(z.string()),
-  thresholds: z.object({ screeningSimilarity: z.number(), screeningTargetFmr: z.number() }),
+  thresholds: z.object({
+    screeningSimilarity: z.number(),
+    screeningTargetFmr: z.number(),
+    maxFalseMatchRate: z.number().nullable().optional().describe("the caller's cap on estimatedFalseMatchRate (null: none; absent on searches stored before the cap existed)"),
+  }),
   model: modelInfo,
   gallery: z.object({ templates: z.number(), snapshot: z.string() }),
   audit: z.object({ seq: z.number(), hash: z.string() }),
@@ -174,10 +184,18 @@ export const verifyResult = z.object({
   estimatedFalseMatchRate: z.number(),
   threshold: z.number(),
   targetFmr: z.number().describe('VERIFY_TARGET_FMR the threshold was derived from'),
+  nearMissThreshold: z
+    .number()
+    .optional()
+    .describe(
+      'lower edge of the near-miss band: the similarity whose calibrated false-match rate is VERIFY_NEAR_MISS_FACTOR × targetFmr. A score in [nearMissThreshold, threshold) is no match but is flagged NEAR_MISS (absent on verifications stored before the band existed)',
+    ),
   bestFaceId: z.string().uuid(),
   probe: z.object({ sha256: z.string(), width: z.number(), height: z.number(), facesDetected: z.number() }),
-  humanReviewRequired: z.boolean(),
-  reviewReasons: z.array(z.string()),
+  humanReviewRequired: z.boolean().describe('true when reviewReasons is not empty'),
+  reviewReasons: z
+    .array(z.string())
+    .describe('CANDIDATES_ARE_LEADS_ONLY (a match is a lead), NEAR_MISS (just below the threshold, within the near-miss band), LOW_PROBE_QUALITY, MULTIPLE_PROBE_FACES'),
   model: modelInfo,
   audit: z.object({ seq: z.number(), hash: z.string() }),
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import type { AnalyzedImage, Box, DetectedFace, FaceEngine } from '../../src/domain/face.types';
 import { DEFAULT_MODEL_ID, listManifests, modelInfo, readManifest } from '../../src/infra/face/model-manifest';
-import { seededUnitVectors } from './vectors';
+import { normalise, seededUnitVectors } from './vectors';
 
 /**
  * A stand-in face engine for tests that are not about the model: one fixed face per image, with an embedding as long as the
@@ -67,6 +67,12 @@ export async function seededPng(seed: number): Promise<Buffer> {
 export interface ScriptedFace {
   /** Seed of the face's identity: the same seed gives the same embedding (a perfect match). */
   identity: number;
+  /**
+   * Blend in another identity: the embedding is the unit vector along (1 − weight)·identity + weight·mixWith, so its similarity
+   * to `identity`'s enrolled template falls as `weight` grows (0 → 1). Crafts near misses; see `scriptedEngine().embedding`.
+   */
+  mixWith?: number;
+  weight?: number;
   box?: Box;
   quality?: number;
 }
@@ -81,7 +87,14 @@ export function scriptedEngine() {
   const dims = manifest.embeddingSize;
   const scripts = new Map<string, ScriptedFace[]>();
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-  const embeddingOf = (identity: number) => seededUnitVectors(1, dims, identity)[0]!;
+  const identityOf = (identity: number) => seededUnitVectors(1, dims, identity)[0]!;
+  const embeddingOf = (f: ScriptedFace) => {
+    const a = identityOf(f.identity);
+    if (f.mixWith === undefined) return a;
+    const w = f.weight ?? 0.5;
+    const b = identityOf(f.mixWith);
+    return normalise(a.map((x, i) => (1 - w) * x + w * b[i]!));
+  };
   const cropOf = (identity: number) =>
     sharp({ create: { width: 112, height: 112, channels: 3, background: { r: (identity * 53) % 256, g: (identity * 97) % 256, b: 140 } } }).jpeg().toBuffer();
 
@@ -94,7 +107,7 @@ export function scriptedEngine() {
           box: f.box ?? { x: 20 + i * 120, y: 30, width: 100, height: 100 },
           detectionScore: 0.99,
           quality: { score: f.quality ?? 0.9, issues: [], metrics: {} },
-          embedding: embeddingOf(f.identity),
+          embedding: embeddingOf(f),
           ...(options?.withCrops ? { cropJpeg: await cropOf(f.identity) } : {}),
         });
       }
@@ -105,6 +118,8 @@ export function scriptedEngine() {
   };
   return {
     engine,
+    /** The embedding a scripted face gets (to compute the similarity a test will see). */
+    embedding: embeddingOf,
     /** The image (any distinct bytes) will show these faces, largest first. */
     script(image: Buffer, faces: ScriptedFace[]) {
       scripts.set(sha(image), faces);

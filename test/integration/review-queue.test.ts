@@ -3,6 +3,7 @@ import { readMigrations, migrate } from '../../src/infra/db/migrate';
 import { backends, type TestDb } from '../helpers/databases';
 import { BOOTSTRAP_KEY, startService } from '../helpers/app';
 import { scriptedEngine } from '../helpers/fake-engine';
+import { enrolScripted } from '../helpers/scripted-gallery';
 import { blankImage } from '../helpers/images';
 
 type Svc = Awaited<ReturnType<typeof startService>>;
@@ -39,13 +40,7 @@ describe.each(backends())('review queue, holders and blind review on $name', (ba
     foreign = (await svc.key(['reviewer'], 'bank-b', 'Fay Foreign')).auth;
     auditor = (await svc.key(['auditor'], '*', 'Audrey Auditor')).auth;
     await svc.watchlist('bank-a', 'wl');
-    for (const [i, name] of ['Subject X', 'Subject Y'].entries()) {
-      const s = await request(svc.app).post('/v1/subjects').set('Authorization', enroller)
-        .send({ displayName: name, category: 'fraud', watchlist: 'wl', legalBasis: 'test' }).expect(201);
-      subjects.push(s.body.id);
-      const photo = fake.script(await image(), [{ identity: i + 1 }]);
-      await request(svc.app).post(`/v1/subjects/${s.body.id}/faces`).set('Authorization', enroller).attach('image', photo, 'x.jpg').expect(201);
-    }
+    subjects.push(...(await enrolScripted(svc.app, fake, enroller, ['Subject X', 'Subject Y'], image)));
   });
   afterAll(async () => {
     await svc?.close();

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { CaseRefRequiredError, PurposeRequiredError } from '../../domain/errors';
 import type { SearchService } from '../../domain/search.service';
+import { mapSearchListItem, mapSearchResult, mapStoredSearch } from '../../domain/search-result';
 import type { ProbeFaceService } from '../../domain/probe-face.service';
 import { principalOf, requireRole } from '../auth';
 import type { OpenApi } from '../openapi';
@@ -32,35 +33,22 @@ export function searchesRouter(deps: { searches: SearchService; probeFaces: Prob
       mode: f.mode,
       topK: f.topK ?? (f.mode === 'screening' ? 5 : 20),
       minSimilarity: f.minSimilarity,
+      maxFalseMatchRate: f.maxFalseMatchRate,
       watchlists: f.watchlists,
       categories: f.categories,
     });
-    res.json(result);
+    res.json(mapSearchResult(result));
   });
 
   r.get('/', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
     const q = parse(s.listSearchesQuery, req.query);
     const pageOf = await searches.list(principalOf(req), q);
-    res.json({
-      items: pageOf.items.map((x) => ({
-        searchId: x.id,
-        kind: x.kind,
-        createdAt: x.createdAt,
-        mode: x.mode,
-        purpose: x.purpose,
-        caseRef: x.caseRef,
-        organization: x.organization,
-        keyId: x.keyId,
-        humanReviewRequired: (x.result as { humanReviewRequired?: boolean }).humanReviewRequired ?? null,
-      })),
-      nextCursor: pageOf.nextCursor,
-    });
+    res.json({ items: pageOf.items.map(mapSearchListItem), nextCursor: pageOf.nextCursor });
   });
 
   r.get('/:id', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
     const { id } = parse(s.uuidParam, req.params);
-    const rec = await searches.get(principalOf(req), id);
-    res.json({ ...rec.result, kind: rec.kind, purpose: rec.purpose, caseRef: rec.caseRef, organization: rec.organization, keyId: rec.keyId });
+    res.json(mapStoredSearch(await searches.get(principalOf(req), id)));
   });
 
   r.get('/:id/faces/:faceIndex/image', requireRole('searcher', 'reviewer', 'auditor'), async (req, res) => {
@@ -82,7 +70,7 @@ export function searchesRouter(deps: { searches: SearchService; probeFaces: Prob
     requirePurpose(req);
     const f = parse(s.verifyFields, req.body);
     const image = requireImage(req);
-    res.json(await searches.verify(principalOf(req), image, f.subjectId, { purpose: f.purpose, caseRef: f.caseRef }));
+    res.json(mapSearchResult(await searches.verify(principalOf(req), image, f.subjectId, { purpose: f.purpose, caseRef: f.caseRef })));
   });
 
   openapi.add(
