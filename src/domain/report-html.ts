@@ -46,20 +46,16 @@ function checklistTable(c: FeatureChecklist | null | undefined): string {
 
 /** A self-contained printable case file: inline CSS, faces as data: URIs, no scripts, no external assets, no raw JSON. */
 export function renderReportHtml(r: CaseReport, images: ReportImageUris = NO_IMAGES): string {
-  const s = r.search as Record<string, unknown> & {
-    probe?: { sha256?: string; width?: number; height?: number; facesDetected?: number };
-    model?: { id?: string; version?: string };
-    gallery?: { templates?: number; snapshot?: string } | null;
-    thresholds?: { screeningSimilarity?: number; screeningTargetFmr?: number; maxFalseMatchRate?: number | null } | null;
-    reviewReasons?: string[];
-  };
+  const s = r.search;
+  // Rows stored before the probe's size was recorded carry its hash only.
+  const probe: { sha256: string; width?: number; height?: number; facesDetected?: number } = s.probe;
   const meta: Array<[string, string]> = [
     ['Case reference', esc(s.caseRef)],
     ['Purpose', esc(s.purpose)],
     ['Run at', esc(s.createdAt)],
     ['Searched by', `${esc(s.holder ?? 'unknown')} (${esc(s.organization)}), key ${code(s.keyId)}`],
     ['Kind / mode', `${esc(s.kind)} / ${esc(s.mode)}`],
-    ['Probe', `${esc(s.probe?.width)} × ${esc(s.probe?.height)} pixels, ${esc(s.probe?.facesDetected)} face(s); SHA-256 ${code(s.probe?.sha256)}`],
+    ['Probe', `${esc(probe.width)} × ${esc(probe.height)} pixels, ${esc(probe.facesDetected)} face(s); SHA-256 ${code(probe.sha256)}`],
     ['Model', `${esc(s.model?.id)}`],
     ['Gallery searched', s.gallery ? `${esc(s.gallery.templates)} templates; chain position ${code(s.gallery.snapshot)}` : '—'],
     ['Screening threshold', s.thresholds ? `similarity ${esc(s.thresholds.screeningSimilarity)} (target false-match rate ${esc(s.thresholds.screeningTargetFmr)})` : '—'],
@@ -72,7 +68,7 @@ export function renderReportHtml(r: CaseReport, images: ReportImageUris = NO_IMA
     .join('; ');
 
   const faces = r.faces.map((f) => {
-    const quality = f.quality as { score?: number; issues?: string[] } | undefined;
+    const { quality } = f;
     const cands = r.candidates.filter((c) => c.faceIndex === f.faceIndex);
     const body = cands.length
       ? cands
@@ -84,7 +80,7 @@ export function renderReportHtml(r: CaseReport, images: ReportImageUris = NO_IMA
 ${img(images.candidate(c.faceIndex, c.rank), `Enrolled face of ${name}`, 'enrolled face not available (subject erased)')}
 <dl class="meta"><dt>Estimated false-match rate</dt><dd>${esc(fmr(c.estimatedFalseMatchRate))}</dd><dt>Similarity</dt><dd>${esc(c.similarity)}</dd>
 <dt>Category / watchlist</dt><dd>${esc(c.category.replace('_', ' '))} / ${esc(c.watchlist)}</dd><dt>Subject</dt><dd>${code(c.subjectId)}</dd>
-<dt>Review state</dt><dd>${esc(reviewStateWords(c.review.state))}${c.review.confirmations !== undefined ? ` (${esc(c.review.confirmations)} confirmation(s), ${esc(c.review.rejections)} rejection(s))` : ''}</dd></dl></div>
+<dt>Review state</dt><dd>${esc(reviewStateWords(c.review.state))}${'confirmations' in c.review ? ` (${esc(c.review.confirmations)} confirmation(s), ${esc(c.review.rejections)} rejection(s))` : ''}</dd></dl></div>
 ${decisions.length ? decisions.map((v) => `<div class="decision"><p><strong>${esc(v.decision)}</strong> by ${esc(v.holder ?? v.keyId)} (${esc(v.organization)}) at ${esc(v.createdAt)}.<br>Rationale: ${esc(v.rationale)}</p>${checklistTable(v.checklist)}</div>`).join('') : '<p class="none">No decision recorded.</p>'}`;
           })
           .join('\n')

@@ -1,37 +1,24 @@
 import type { AuditRepo } from '../infra/db/audit.repo';
 import type { Db } from '../infra/db/db';
-import type { SearchRecord } from '../infra/db/search.repo';
 import type { ReviewRecord } from '../infra/db/review.repo';
 import type { Principal } from './api-key';
 import { hashEvent, type AuditEvent } from './audit-chain';
 import type { SearchService } from './search.service';
-import type { ReviewSummary } from './review-state';
+import type { ShownCandidate, ShownFace, ShownRecord } from './search-result';
 import type { KeyRepo } from '../infra/db/key.repo';
 import { renderReportHtml } from './report-html';
 
-type StoredCandidate = {
-  rank: number;
-  subjectId: string;
-  /** Joined at read time; null when the subject was erased (then `erased` is true). */
-  displayName: string | null;
-  erased?: boolean;
-  category: string;
-  watchlist: string | null;
-  watchlistId: string;
-  faceId: string;
-  similarity: number;
-  estimatedFalseMatchRate: number;
-  review: Pick<ReviewSummary, 'state' | 'confirmations' | 'rejections'>;
-};
-type StoredFace = { faceIndex: number; box: unknown; quality: { score: number; issues: string[] }; candidates: StoredCandidate[] };
+/** A candidate as the case file lists it: the shown candidate (names joined, review attached) and its probe face. */
+type ReportCandidate = ShownCandidate & { faceIndex: number; review: NonNullable<ShownCandidate['review']> };
 
 export interface CaseReport {
   reportVersion: 1;
   generatedAt: string;
   generatedBy: { keyId: string; organization: string; holder?: string | null };
-  search: Record<string, unknown>;
-  faces: Array<{ faceIndex: number; box: unknown; quality: unknown; candidates: number }>;
-  candidates: Array<StoredCandidate & { faceIndex: number }>;
+  /** `holder`: the searching key's holder, added by the report service (keys are not part of the stored search). */
+  search: ReturnType<typeof reportSearch> & { holder?: string | null };
+  faces: Array<Pick<ShownFace, 'faceIndex' | 'box' | 'quality'> & { candidates: number }>;
+  candidates: ReportCandidate[];
   reviews: ReviewRecord[];
   outcome: Record<string, number>;
   audit: {
@@ -41,34 +28,43 @@ export interface CaseReport {
   };
 }
 
+/** Who ran the search, why, on what probe, model and gallery, with which thresholds, and whether it needed review. */
+function reportSearch(rec: ShownRecord) {
+  const r = rec.result;
+  return {
+    searchId: rec.id,
+    kind: rec.kind,
+    createdAt: rec.createdAt,
+    organization: rec.organization,
+    keyId: rec.keyId,
+    mode: rec.mode,
+    purpose: rec.purpose,
+    caseRef: rec.caseRef,
+    params: rec.params,
+    probe: r.probe ?? { sha256: rec.probeSha256 },
+    model: r.model ?? { id: rec.modelId },
+    gallery: rec.kind === 'search' ? (rec.result.gallery ?? null) : null,
+    thresholds: rec.kind === 'search' ? (rec.result.thresholds ?? null) : null,
+    humanReviewRequired: r.humanReviewRequired,
+    reviewReasons: r.reviewReasons,
+  };
+}
+
 /** Case-file report of one stored search (record with reviews attached by SearchService.get) and its audit events. */
-export function buildReport(rec: SearchRecord, events: AuditEvent[], by: Principal, at: Date): CaseReport {
-  const r = rec.result as Record<string, unknown> & { faces?: StoredFace[]; reviews?: ReviewRecord[] };
-  const faces = r.faces ?? [];
-  const candidates = faces.flatMap((f) => f.candidates.map((c) => ({ faceIndex: f.faceIndex, ...c })));
+export function buildReport(rec: ShownRecord, events: AuditEvent[], by: Principal, at: Date): CaseReport {
+  const r = rec.result;
+  // A verification has no probe faces; a candidate read without reviews attached has none yet (pending).
+  const faces = rec.kind === 'search' ? rec.result.faces : [];
+  const candidates = faces.flatMap((f) =>
+    f.candidates.map((c) => ({ faceIndex: f.faceIndex, ...c, review: c.review ?? { state: 'pending' as const, confirmations: 0, rejections: 0 } })),
+  );
   const outcome: Record<string, number> = { pending: 0, awaiting_second_confirmation: 0, confirmed: 0, rejected: 0, inconclusive: 0 };
   for (const c of candidates) outcome[c.review.state] = (outcome[c.review.state] ?? 0) + 1;
   return {
     reportVersion: 1,
     generatedAt: at.toISOString(),
     generatedBy: { keyId: by.keyId, organization: by.organization },
-    search: {
-      searchId: rec.id,
-      kind: rec.kind,
-      createdAt: rec.createdAt,
-      organization: rec.organization,
-      keyId: rec.keyId,
-      mode: rec.mode,
-      purpose: rec.purpose,
-      caseRef: rec.caseRef,
-      params: rec.params,
-      probe: r.probe ?? { sha256: rec.probeSha256 },
-      model: r.model ?? { id: rec.modelId },
-      gallery: r.gallery ?? null,
-      thresholds: r.thresholds ?? null,
-      humanReviewRequired: r.humanReviewRequired ?? null,
-      reviewReasons: r.reviewReasons ?? [],
-    },
+    search: reportSearch(rec),
     faces: faces.map((f) => ({ faceIndex: f.faceIndex, box: f.box, quality: f.quality, candidates: f.candidates.length })),
     candidates,
     reviews: r.reviews ?? [],

@@ -1,3 +1,6 @@
+import type { ReviewRecord } from '../infra/db/review.repo';
+import type { ShownFace, ShownSearchResult } from './search-result';
+
 /**
  * Four-eyes review rules for one candidate (a subject proposed for one probe face of one search).
  * EU AI Act Art. 14(5): no action on an identification unless two natural persons verified it. Reviewers are told apart by
@@ -6,7 +9,8 @@
 export const REVIEW_DECISIONS = ['confirmed', 'rejected', 'inconclusive'] as const;
 export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
 
-export type ReviewState = 'pending' | 'awaiting_second_confirmation' | 'confirmed' | 'rejected' | 'inconclusive';
+export const REVIEW_STATES = ['pending', 'awaiting_second_confirmation', 'confirmed', 'rejected', 'inconclusive'] as const;
+export type ReviewState = (typeof REVIEW_STATES)[number];
 
 export interface ReviewSummary {
   state: ReviewState;
@@ -46,32 +50,22 @@ export function reviewState(decisions: ReadonlyArray<{ decision: ReviewDecision;
   return { state, confirmations, rejections, inconclusive };
 }
 
-interface ReviewLike {
-  faceIndex: number;
-  subjectId: string;
-  decision: ReviewDecision;
-  keyId: string;
-  holder?: string;
+type ReviewLike = Pick<ReviewRecord, 'faceIndex' | 'subjectId' | 'decision' | 'keyId'> & { holder?: string };
+
+/** The search's candidates, each with the review summary of its own decisions (names joined or not: any shown face). */
+function reviewed(faces: ShownFace[], reviews: ReviewLike[]): ShownFace[] {
+  return faces.map((f) => ({
+    ...f,
+    candidates: f.candidates.map((c) => {
+      const { state, confirmations, rejections } = reviewState(reviews.filter((r) => r.faceIndex === f.faceIndex && r.subjectId === c.subjectId));
+      return { ...c, review: { state, confirmations, rejections } };
+    }),
+  }));
 }
 
-/** The stored search result with each candidate's `review` summary and the search's `reviews` list (oldest first). */
-export function withReviewState<R extends ReviewLike>(result: Record<string, unknown>, reviews: R[]): Record<string, unknown> {
-  const faces = Array.isArray(result.faces) ? (result.faces as Array<{ faceIndex: number; candidates?: Array<{ subjectId: string }> }>) : [];
-  return {
-    ...result,
-    ...(Array.isArray(result.faces)
-      ? {
-          faces: faces.map((f) => ({
-            ...f,
-            candidates: (f.candidates ?? []).map((c) => {
-              const { state, confirmations, rejections } = reviewState(reviews.filter((r) => r.faceIndex === f.faceIndex && r.subjectId === c.subjectId));
-              return { ...c, review: { state, confirmations, rejections } };
-            }),
-          })),
-        }
-      : {}),
-    reviews,
-  };
+/** A search (as read, names joined) with each candidate's `review` summary and the search's `reviews` list (oldest first). */
+export function withReviewState(result: ShownSearchResult, reviews: ReviewRecord[]): ShownSearchResult {
+  return { ...result, faces: reviewed(result.faces, reviews), reviews };
 }
 
 /**
@@ -79,18 +73,13 @@ export function withReviewState<R extends ReviewLike>(result: Record<string, unk
  * candidate this holder has not decided, other reviewers' decisions and the review summary are withheld (state `blind`);
  * after the holder's own decision on it, everything about that candidate is shown.
  */
-export function blindFor<R extends ReviewLike>(result: Record<string, unknown>, reviews: R[], holder: string): Record<string, unknown> {
-  const own = (r: R) => (r.holder ?? `key:${r.keyId}`) === holder;
+export function blindFor(result: ShownSearchResult, reviews: ReviewRecord[], holder: string): ShownSearchResult {
+  const own = (r: ReviewLike) => (r.holder ?? `key:${r.keyId}`) === holder;
   const decided = new Set(reviews.filter(own).map((r) => `${r.faceIndex}:${r.subjectId}`));
   const open = (faceIndex: number, subjectId: string) => !decided.has(`${faceIndex}:${subjectId}`);
-  const shown = withReviewState(result, reviews);
-  const faces = Array.isArray(shown.faces) ? (shown.faces as Array<{ faceIndex: number; candidates: Array<{ subjectId: string; review: unknown }> }>) : null;
-  return {
-    ...shown,
-    ...(faces
-      ? { faces: faces.map((f) => ({ ...f, candidates: f.candidates.map((c) => (open(f.faceIndex, c.subjectId) ? { ...c, review: { state: 'blind' } } : c)) })) }
-      : {}),
-    reviews: reviews.filter((r) => own(r) || !open(r.faceIndex, r.subjectId)),
-    blind: true,
-  };
+  const faces = reviewed(result.faces, reviews).map((f) => ({
+    ...f,
+    candidates: f.candidates.map((c) => (open(f.faceIndex, c.subjectId) ? { ...c, review: { state: 'blind' as const } } : c)),
+  }));
+  return { ...result, faces, reviews: reviews.filter((r) => own(r) || !open(r.faceIndex, r.subjectId)), blind: true };
 }

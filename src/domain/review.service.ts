@@ -8,7 +8,9 @@ import { actorOf } from './actor';
 import { canSeeOrganization, holderOf, type Principal } from './api-key';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors';
 import { reviewState, type ReviewDecision } from './review-state';
-import { storedFaces } from './search-result';
+import { storedCandidate, storedFace, storedFaces, withNames } from './search-result';
+
+const queuedFace = storedFace.pick({ box: true, quality: true });
 import type { FeatureChecklist } from './feature-checklist';
 import type { KeyRepo } from '../infra/db/key.repo';
 import { decodeQueueCursor, encodeQueueCursor } from './queue-cursor';
@@ -110,14 +112,12 @@ export function createReviewService(d: {
         after: decodeQueueCursor(f.cursor),
         limit: f.limit + 1,
       });
-      const page = rows.slice(0, f.limit);
+      // The candidate and its face come out of the stored result's jsonb: read through its schema like any stored result.
+      const page = rows.slice(0, f.limit).map((r) => ({ ...r, face: queuedFace.parse(r.face), candidate: storedCandidate.parse(r.candidate) }));
       const last = page[page.length - 1];
       // Names are joined when read, as for searches: an erased subject shows as erased.
-      const names = await d.subjects.names(db, page.map((r) => r.candidate.subjectId as string));
-      const items = page.map((r) => {
-        const n = names.get(r.candidate.subjectId as string);
-        return { ...r, candidate: n ? { ...r.candidate, displayName: n.displayName, watchlist: n.watchlist } : { ...r.candidate, displayName: null, watchlist: null, erased: true } };
-      });
+      const names = await d.subjects.names(db, page.map((r) => r.candidate.subjectId));
+      const items = page.map((r) => ({ ...r, candidate: withNames(r.candidate, names.get(r.candidate.subjectId)) }));
       return { items, nextCursor: rows.length > f.limit && last ? encodeQueueCursor(last) : null };
     },
   };

@@ -16,7 +16,16 @@ import type { WatchlistAccess } from './watchlist.service';
 import type { FaceEngine } from './face.types';
 import { keepCandidates, reviewDecision, verifyBand, type Candidate, type FaceResult, type SearchMode } from './matching-policy';
 import { blindFor, withReviewState } from './review-state';
-import { readStoredResult, STORED_RESULT_VERSION } from './search-result';
+import {
+  readStoredRecord,
+  withNames as candidateWithNames,
+  storedSearchResult,
+  storedVerifyResult,
+  STORED_RESULT_VERSION,
+  type ShownRecord,
+  type ShownSearchResult,
+  type StoredSearchResult,
+} from './search-result';
 
 export interface SearchParams {
   purpose: string;
@@ -58,33 +67,26 @@ export function createSearchService(d: SearchServiceDeps) {
   const { db, faces, searches, audit } = d;
 
   /** Stored candidates carry subject ids only; the current name and watchlist name are joined here (erased → null, erased: true). */
-  async function withNames<R extends Record<string, unknown>>(result: R): Promise<R> {
-    const faceList = Array.isArray(result.faces) ? (result.faces as Array<{ candidates?: Array<{ subjectId: string }> }>) : null;
-    if (!faceList) return result;
-    const names = await d.subjects.names(db, faceList.flatMap((f) => (f.candidates ?? []).map((c) => c.subjectId)));
-    return {
-      ...result,
-      faces: faceList.map((f) => ({
-        ...f,
-        candidates: (f.candidates ?? []).map((c) => {
-          const n = names.get(c.subjectId);
-          return n ? { ...c, displayName: n.displayName, watchlist: n.watchlist } : { ...c, displayName: null, watchlist: null, erased: true };
-        }),
-      })),
-    };
+  async function withNames(result: StoredSearchResult): Promise<ShownSearchResult> {
+    const names = await d.subjects.names(db, result.faces.flatMap((f) => f.candidates.map((c) => c.subjectId)));
+    return { ...result, faces: result.faces.map((f) => ({ ...f, candidates: f.candidates.map((c) => candidateWithNames(c, names.get(c.subjectId))) })) };
   }
 
   const modelOf = (e: FaceEngine) => ({ id: e.model.id, detector: e.model.detector, embedder: e.model.embedder, version: e.model.version, weightsSha256: e.model.weightsSha256 });
 
-  /** Stores the record and appends its audit event; returns the event (its seq/hashes describe the gallery state). */
-  async function record(
+  /**
+   * Appends the audit event and stores the result, parsed by the stored schema of its kind first (search-result.ts): what is
+   * written is what every reader will parse. Returns the stored result.
+   */
+  async function record<T extends Record<string, unknown>>(
     tx: Parameters<Parameters<Db['transaction']>[0]>[0],
     rec: Omit<SearchRecord, 'result'>,
+    parse: (raw: unknown) => T,
     result: (audit: { seq: number; hash: string; prevHash: string }) => Record<string, unknown>,
     auditPayload: Record<string, unknown>,
     subjectIds: string[],
     p: Principal,
-  ) {
+  ): Promise<T> {
     const ev = await audit.append(tx, {
       type: rec.kind === 'search' ? 'search.run' : 'verify.run',
       actor: actorOf(p),
@@ -92,7 +94,7 @@ export function createSearchService(d: SearchServiceDeps) {
       searchId: rec.id,
       payload: auditPayload,
     }, new Date(rec.createdAt));
-    const stored = { ...result(ev), audit: { seq: ev.seq, hash: ev.hash } };
+    const stored = parse({ ...result(ev), audit: { seq: ev.seq, hash: ev.hash } });
     await searches.insert(tx, { ...rec, result: stored });
     return stored;
   }
@@ -211,6 +213,7 @@ export function createSearchService(d: SearchServiceDeps) {
         const stored = await record(
           tx,
           { id, kind: 'search', organization: p.organization, keyId: p.keyId, mode: params.mode, purpose: params.purpose, caseRef: params.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, params: { ...params, watchlistIds: scopeIds }, createdAt },
+          (raw) => storedSearchResult.parse(raw),
           // The gallery state searched: the audit chain position just before this search (every gallery change is an event).
           (ev) => ({ ...result, gallery: { templates, snapshot: `${ev.seq - 1}:${ev.prevHash.slice(0, 16)}` } }),
           {
@@ -296,6 +299,7 @@ export function createSearchService(d: SearchServiceDeps) {
         const stored = await record(
           tx,
           { id, kind: 'verify', organization: p.organization, keyId: p.keyId, mode: 'verify', purpose: ctx.purpose, caseRef: ctx.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, params: { subjectId }, createdAt },
+          (raw) => storedVerifyResult.parse(raw),
           () => result,
           { purpose: ctx.purpose, caseRef: ctx.caseRef, probeSha256: analyzed.sha256, modelId: engine.model.id, match, similarity: result.similarity, fmr: result.estimatedFalseMatchRate, threshold: result.threshold, nearMiss, nearMissThreshold: result.nearMissThreshold, bestFaceId: best.faceId },
           [subjectId],
@@ -314,14 +318,17 @@ export function createSearchService(d: SearchServiceDeps) {
      * A stored search, if the caller may see it. Another organization's search is reported as not found (no existence leak).
      * A reviewer key without the auditor role gets the blind view (review-state.ts blindFor) of candidates they have not decided.
      */
-    async get(p: Principal, id: string): Promise<SearchRecord> {
+    async get(p: Principal, id: string): Promise<ShownRecord> {
       const s = await searches.get(db, id);
       if (!s || !canSeeOrganization(p, s.organization)) throw new NotFoundError('Search');
-      const result = await withNames(readStoredResult(s.kind, s.result));
-      if (!d.reviews) return { ...s, result };
-      const reviews = await d.reviews.listBySearch(db, id);
+      const rec = readStoredRecord(s);
+      const reviews = d.reviews ? await d.reviews.listBySearch(db, id) : null;
       const blind = hasRole(p, 'reviewer') && !hasRole(p, 'auditor');
-      return { ...s, result: blind ? blindFor(result, reviews, holderOf(p)) : withReviewState(result, reviews) };
+      // A verification has no candidates, so nothing of it can be reviewed: it carries an empty list like any search.
+      if (rec.kind === 'verify') return reviews ? { ...rec, result: { ...rec.result, reviews: [], ...(blind ? { blind: true as const } : {}) } } : rec;
+      const result = await withNames(rec.result);
+      if (!reviews) return { ...rec, result };
+      return { ...rec, result: blind ? blindFor(result, reviews, holderOf(p)) : withReviewState(result, reviews) };
     },
 
     async list(p: Principal, f: { from?: Date; to?: Date; caseRef?: string; cursor?: string; limit: number }) {

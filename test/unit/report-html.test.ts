@@ -1,21 +1,25 @@
-import type { SearchRecord } from '../../src/infra/db/search.repo';
 import { buildReport } from '../../src/domain/report';
 import { esc, renderReportHtml } from '../../src/domain/report-html';
 import { withReviewState } from '../../src/domain/review-state';
+import { storedSearchResult, withNames, type ShownRecord } from '../../src/domain/search-result';
 
 const evil = `<script>alert("x")</script>&'\``;
 
-function record(): SearchRecord {
-  const result = withReviewState(
-    {
-      searchId: 's1',
-      probe: { sha256: 'ab'.repeat(32), width: 1, height: 1, facesDetected: 1 },
-      faces: [{ faceIndex: 0, box: { x: 0, y: 0, width: 1, height: 1 }, quality: { score: 1, issues: [] }, candidates: [{ rank: 1, subjectId: 'sub', displayName: evil, category: 'fraud', watchlist: 'w', watchlistId: 'wl', faceId: 'f', similarity: 0.9, estimatedFalseMatchRate: 1e-4 }] }],
-      humanReviewRequired: true,
-      reviewReasons: ['CANDIDATES_ARE_LEADS_ONLY'],
-    },
-    [{ id: 'r', searchId: 's1', faceIndex: 0, subjectId: 'sub', decision: 'rejected', rationale: evil, keyId: 'k2', organization: 'o', createdAt: '2026-01-01T00:00:00.000Z' }],
-  );
+/** A stored search as search.service writes it (parsed by the stored schema), read with names joined and reviews attached. */
+function record(): ShownRecord & { kind: 'search' } {
+  const stored = storedSearchResult.parse({
+    searchId: 's1',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    mode: 'investigative',
+    probe: { sha256: 'ab'.repeat(32), width: 1, height: 1, facesDetected: 1 },
+    faces: [{ faceIndex: 0, box: { x: 0, y: 0, width: 1, height: 1 }, quality: { score: 1, issues: [] }, candidates: [{ rank: 1, subjectId: 'sub', category: 'fraud', watchlistId: 'wl', faceId: 'f', similarity: 0.9, estimatedFalseMatchRate: 1e-4 }] }],
+    humanReviewRequired: true,
+    reviewReasons: ['CANDIDATES_ARE_LEADS_ONLY'],
+  });
+  const named = { ...stored, faces: stored.faces.map((f) => ({ ...f, candidates: f.candidates.map((c) => withNames(c, { displayName: evil, watchlist: 'w' })) })) };
+  const result = withReviewState(named, [
+    { id: 'r', searchId: 's1', faceIndex: 0, subjectId: 'sub', decision: 'rejected', rationale: evil, keyId: 'k2', holder: 'Rob Reviewer', organization: 'o', checklist: null, createdAt: '2026-01-01T00:00:00.000Z' },
+  ]);
   return { id: 's1', kind: 'search', organization: 'o', keyId: 'k1', mode: 'investigative', purpose: evil, caseRef: evil, probeSha256: 'ab'.repeat(32), modelId: 'm', params: {}, result, createdAt: '2026-01-01T00:00:00.000Z' };
 }
 

@@ -1,4 +1,5 @@
-import { reviewState, withReviewState, type ReviewDecision } from '../../src/domain/review-state';
+import { blindFor, reviewState, withReviewState, type ReviewDecision } from '../../src/domain/review-state';
+import { shownSearchResult, withNames } from '../../src/domain/search-result';
 
 const d = (decision: ReviewDecision, keyId: string) => ({ decision, keyId });
 
@@ -36,26 +37,36 @@ describe('reviewState (four-eyes rule)', () => {
 });
 
 describe('withReviewState', () => {
+  const candidate = (subjectId: string, rank: number) =>
+    withNames({ rank, subjectId, category: 'fraud', watchlistId: 'w', faceId: `f-${subjectId}`, similarity: 0.8, estimatedFalseMatchRate: 1e-4 }, { displayName: subjectId, watchlist: 'w' });
+  const face = (faceIndex: number, subjectIds: string[]) => ({ faceIndex, box: { x: 0, y: 0, width: 1, height: 1 }, quality: { score: 1, issues: [] }, candidates: subjectIds.map((s, i) => candidate(s, i + 1)) });
+  // A stored search as read (names joined), parsed by its schema.
+  const result = shownSearchResult.parse({
+    searchId: 's',
+    createdAt: '2026-01-31T09:30:00.000Z',
+    mode: 'investigative',
+    probe: { sha256: 'ab', width: 1, height: 1, facesDetected: 2 },
+    faces: [face(0, ['x', 'y']), face(1, ['x'])],
+    humanReviewRequired: true,
+    reviewReasons: ['CANDIDATES_ARE_LEADS_ONLY'],
+  });
+  const review = (faceIndex: number, subjectId: string, decision: ReviewDecision, holder: string) => ({
+    id: `${faceIndex}-${subjectId}-${holder}`, searchId: 's', faceIndex, subjectId, decision, rationale: 'r', keyId: `key-${holder}`, holder, organization: 'o', checklist: null, createdAt: '2026-01-31T10:00:00.000Z',
+  });
+
   it('annotates each candidate with its own reviews only and lists every review', () => {
-    const result = {
-      searchId: 's',
-      faces: [
-        { faceIndex: 0, candidates: [{ subjectId: 'x' }, { subjectId: 'y' }] },
-        { faceIndex: 1, candidates: [{ subjectId: 'x' }] },
-      ],
-    };
-    const reviews = [
-      { faceIndex: 0, subjectId: 'x', decision: 'confirmed' as const, keyId: 'a' },
-      { faceIndex: 0, subjectId: 'x', decision: 'confirmed' as const, keyId: 'b' },
-      { faceIndex: 1, subjectId: 'x', decision: 'rejected' as const, keyId: 'a' },
-    ];
-    const out = withReviewState(result, reviews) as { faces: Array<{ candidates: Array<{ review: { state: string } }> }>; reviews: unknown[] };
-    expect(out.faces[0]!.candidates.map((c) => c.review.state)).toEqual(['confirmed', 'pending']);
+    const reviews = [review(0, 'x', 'confirmed', 'a'), review(0, 'x', 'confirmed', 'b'), review(1, 'x', 'rejected', 'a')];
+    const out = withReviewState(result, reviews);
+    expect(out.faces[0]!.candidates.map((c) => c.review?.state)).toEqual(['confirmed', 'pending']);
     expect(out.faces[1]!.candidates[0]!.review).toEqual({ state: 'rejected', confirmations: 0, rejections: 1 });
     expect(out.reviews).toHaveLength(3);
   });
 
-  it('leaves a verification result (no faces) as it is, plus its reviews list', () => {
-    expect(withReviewState({ verificationId: 'v', match: true }, [])).toEqual({ verificationId: 'v', match: true, reviews: [] });
+  it("blinds a reviewer to others' decisions on candidates they have not decided, and shows the ones they have", () => {
+    const reviews = [review(0, 'x', 'confirmed', 'a'), review(0, 'y', 'rejected', 'a'), review(0, 'x', 'confirmed', 'b')];
+    const out = blindFor(result, reviews, 'b');
+    expect(out.blind).toBe(true);
+    expect(out.faces[0]!.candidates.map((c) => c.review)).toEqual([{ state: 'confirmed', confirmations: 2, rejections: 0 }, { state: 'blind' }]);
+    expect(out.reviews?.map((r) => `${r.subjectId}:${r.holder}`)).toEqual(['x:a', 'x:b']);
   });
 });

@@ -1,5 +1,4 @@
-import { mapSearchResult, mapStoredSearch, readStoredResult, storedFaces, STORED_RESULT_VERSION } from '../../src/domain/search-result';
-import type { SearchRecord } from '../../src/infra/db/search.repo';
+import { mapSearchResult, mapStoredSearch, readStoredResult, shownSearchResult, storedFaces, STORED_RESULT_VERSION, withNames, type ShownRecord } from '../../src/domain/search-result';
 
 /** The stored search result has one versioned schema; rows written before the version field read as version 1. */
 const row = {
@@ -35,9 +34,10 @@ describe('the stored search result', () => {
   it('leaves the storage version out of API responses', () => {
     const stored = readStoredResult('search', row);
     expect(mapSearchResult(stored)).not.toHaveProperty('version');
-    const rec: SearchRecord = {
+    const named = { ...row, faces: row.faces.map((f) => ({ ...f, candidates: f.candidates.map((c) => withNames(c, { displayName: 'n', watchlist: 'w' })) })) };
+    const rec: ShownRecord = {
       id: row.searchId, kind: 'search', organization: 'bank-a', keyId: 'k', mode: 'investigative', purpose: 'p', caseRef: 'c',
-      probeSha256: 'ab', modelId: 'm', params: {}, result: stored, createdAt: row.createdAt,
+      probeSha256: 'ab', modelId: 'm', params: {}, result: shownSearchResult.parse(named), createdAt: row.createdAt,
     };
     const dto = mapStoredSearch(rec);
     expect(dto).not.toHaveProperty('version');
