@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { storedSearchResult } from '../../src/domain/search-result';
 import { readMigrations, migrate } from '../../src/infra/db/migrate';
 import { backends, type TestDb } from '../helpers/databases';
 import { BOOTSTRAP_KEY, startService } from '../helpers/app';
@@ -182,10 +183,14 @@ describe.each(backends())('key holders migration on $name', (backend) => {
       await key(ids[1]!, null);
       await key(ids[2]!, 'bootstrap (generated)', '{admin}');
       const searchId = '00000000-0000-4000-8000-0000000000aa';
+      // The service of that schema version cannot run here, so the row is written by hand: a result of that era (no version
+      // field), checked against the stored-result schema so it is one the service could have written.
+      const result = { searchId, createdAt: '2026-01-01T00:00:00.000Z', mode: 'investigative', probe: { sha256: 'h', width: 1, height: 1, facesDetected: 1 }, faces: [], humanReviewRequired: false, reviewReasons: [] };
+      storedSearchResult.parse(result);
       await t.db.query(
         `INSERT INTO search (id, kind, organization, key_id, mode, purpose, case_ref, probe_sha256, model_id, params, result)
-         VALUES ($1, 'search', 'bank-a', $2, 'investigative', 'p', 'c', 'h', 'm', '{}', '{}')`,
-        [searchId, ids[1]],
+         VALUES ($1, 'search', 'bank-a', $2, 'investigative', 'p', 'c', 'h', 'm', '{}', $3::jsonb)`,
+        [searchId, ids[1], JSON.stringify(result)],
       );
       await t.db.query(
         `INSERT INTO review (id, search_id, face_index, subject_id, decision, rationale, key_id, organization)

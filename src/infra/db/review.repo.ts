@@ -1,5 +1,6 @@
 import type { ReviewDecision } from '../../domain/review-state';
 import type { Queryable } from './db';
+import { CANDIDATE_ROWS, FACE_BOX_QUALITY, FACE_INDEX, RANK, SUBJECT_ID } from './stored-result.sql';
 
 export interface ReviewRecord {
   id: string;
@@ -55,8 +56,9 @@ export interface QueueItem {
   organization: string;
   faceIndex: number;
   rank: number;
-  face: { box: unknown; quality: unknown };
-  candidate: Record<string, unknown>;
+  /** jsonb of the stored result, unparsed: review.service reads it through domain/search-result.ts. */
+  face: unknown;
+  candidate: unknown;
 }
 
 interface QueueRow {
@@ -68,8 +70,8 @@ interface QueueRow {
   organization: string;
   face_index: number;
   rank: number;
-  face: { box: unknown; quality: unknown };
-  candidate: Record<string, unknown>;
+  face: unknown;
+  candidate: unknown;
 }
 
 export interface QueueFilter {
@@ -101,24 +103,22 @@ export function createReviewRepo() {
     async queue(db: Queryable, f: QueueFilter): Promise<QueueItem[]> {
       const r = await db.query<QueueRow>(
         `SELECT s.id AS search_id, s.created_at, s.mode, s.purpose, s.case_ref, s.organization,
-                (fc->>'faceIndex')::int AS face_index, (c->>'rank')::int AS rank,
-                jsonb_build_object('box', fc->'box', 'quality', fc->'quality') AS face, c AS candidate
+                ${FACE_INDEX} AS face_index, ${RANK} AS rank, ${FACE_BOX_QUALITY} AS face, c AS candidate
            FROM search s
            LEFT JOIN api_key k ON k.id = s.key_id
-           CROSS JOIN LATERAL jsonb_array_elements(COALESCE(s.result->'faces', '[]'::jsonb)) fc
-           CROSS JOIN LATERAL jsonb_array_elements(COALESCE(fc->'candidates', '[]'::jsonb)) c
+           ${CANDIDATE_ROWS}
           WHERE s.kind = 'search'
             AND ($1::text IS NULL OR s.organization = $1)
             AND s.key_id <> $3::uuid AND COALESCE(k.holder, '') <> $2
             AND NOT EXISTS (
                   SELECT 1 FROM review r
-                   WHERE r.search_id = s.id AND r.face_index = (fc->>'faceIndex')::int AND r.subject_id = (c->>'subjectId')::uuid
+                   WHERE r.search_id = s.id AND r.face_index = ${FACE_INDEX} AND r.subject_id = ${SUBJECT_ID}
                      AND (r.holder = $2 OR r.key_id = $3::uuid OR r.decision = 'rejected'))
             AND (SELECT count(DISTINCT r.holder) FROM review r
-                  WHERE r.search_id = s.id AND r.face_index = (fc->>'faceIndex')::int AND r.subject_id = (c->>'subjectId')::uuid
+                  WHERE r.search_id = s.id AND r.face_index = ${FACE_INDEX} AND r.subject_id = ${SUBJECT_ID}
                     AND r.decision = 'confirmed') < 2
             AND ($4::timestamptz IS NULL
-                 OR (s.created_at, s.id, (fc->>'faceIndex')::int, (c->>'rank')::int) > ($4::timestamptz, $5::uuid, $6::int, $7::int))
+                 OR (s.created_at, s.id, ${FACE_INDEX}, ${RANK}) > ($4::timestamptz, $5::uuid, $6::int, $7::int))
           ORDER BY s.created_at, s.id, 7, 8
           LIMIT $8`,
         [f.organization, f.holder, f.keyId, f.after?.createdAt ?? null, f.after?.searchId ?? null, f.after?.faceIndex ?? null, f.after?.rank ?? null, f.limit],

@@ -1,4 +1,5 @@
 import type { Queryable } from './db';
+import { CANDIDATE_ROWS, FACE_INDEX, HAS_CANDIDATES, HUMAN_REVIEW_REQUIRED, SUBJECT_ID, WATCHLIST_ID } from './stored-result.sql';
 
 export interface StatsWindow {
   from?: Date;
@@ -17,10 +18,9 @@ const WINDOW = `($1::timestamptz IS NULL OR s.created_at >= $1) AND ($2::timesta
  */
 const CANDIDATES = `
   WITH cand AS (
-    SELECT s.id AS search_id, s.created_at, (f->>'faceIndex')::int AS face_index, (c->>'subjectId')::uuid AS subject_id
+    SELECT s.id AS search_id, s.created_at, ${FACE_INDEX} AS face_index, ${SUBJECT_ID} AS subject_id
       FROM search s
-      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(s.result->'faces', '[]'::jsonb)) f
-      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(f->'candidates', '[]'::jsonb)) c
+      ${CANDIDATE_ROWS}
      WHERE s.kind = 'search' AND ${WINDOW}
   ), st AS (
     SELECT cand.search_id, cand.face_index, cand.subject_id,
@@ -51,12 +51,10 @@ const SHARING = `
      WHERE ${IN_TIME('s.created_at')} AND x::uuid IN (SELECT id FROM wl)
      GROUP BY 1, 2
   ), cand AS (
-    SELECT s.id AS search_id, s.organization, (f->>'faceIndex')::int AS face_index, (c->>'subjectId')::uuid AS subject_id,
-           (c->>'watchlistId')::uuid AS watchlist_id
+    SELECT s.id AS search_id, s.organization, ${FACE_INDEX} AS face_index, ${SUBJECT_ID} AS subject_id, ${WATCHLIST_ID} AS watchlist_id
       FROM search s
-      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(s.result->'faces', '[]'::jsonb)) f
-      CROSS JOIN LATERAL jsonb_array_elements(COALESCE(f->'candidates', '[]'::jsonb)) c
-     WHERE s.kind = 'search' AND ${IN_TIME('s.created_at')} AND (c->>'watchlistId')::uuid IN (SELECT id FROM wl)
+      ${CANDIDATE_ROWS}
+     WHERE s.kind = 'search' AND ${IN_TIME('s.created_at')} AND ${WATCHLIST_ID} IN (SELECT id FROM wl)
   ), judged AS (
     SELECT cand.watchlist_id, cand.organization,
            count(DISTINCT r.key_id) FILTER (WHERE r.decision = 'confirmed') AS confirmations,
@@ -129,8 +127,8 @@ export function createStatsRepo() {
         ),
         db.query<{ searches: number; with_candidates: number; review_required: number }>(
           `SELECT count(*) AS searches,
-                  count(*) FILTER (WHERE jsonb_path_exists(s.result, '$.faces[*].candidates[*]')) AS with_candidates,
-                  count(*) FILTER (WHERE (s.result->>'humanReviewRequired')::boolean) AS review_required
+                  count(*) FILTER (WHERE ${HAS_CANDIDATES}) AS with_candidates,
+                  count(*) FILTER (WHERE ${HUMAN_REVIEW_REQUIRED}) AS review_required
              FROM search s
             WHERE s.kind = 'search' AND ${WINDOW}
               AND NOT EXISTS (SELECT 1 FROM review r WHERE r.search_id = s.id)`,
