@@ -69,7 +69,7 @@ function errorStatuses(op: Operation): Record<number, string> {
   if (op.body) out[415] = 'UNSUPPORTED_MEDIA_TYPE: the body is not JSON, or its Content-Encoding is not supported';
   if (op.multipart) {
     out[415] = 'UNSUPPORTED_MEDIA_TYPE: the upload is not a decodable JPEG, PNG or WebP';
-    out[422] = 'NO_FACE, IMAGE_TOO_LARGE (and for enrolment MULTIPLE_FACES, LOW_QUALITY)';
+    out[422] = 'NO_FACE, IMAGE_TOO_LARGE, IMAGE_UNPROCESSABLE (the analysis failed or ran over FACE_JOB_TIMEOUT_MS; nothing stored), and for enrolment MULTIPLE_FACES, LOW_QUALITY';
   }
   out[500] = 'INTERNAL: an unexpected error; quote the request id';
   if (v1) out[503] = 'OVERLOADED, NOT_READY or UNAVAILABLE (database unreachable; nothing was written), with Retry-After';

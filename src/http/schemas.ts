@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHECKLIST_FEATURES, CHECKLIST_VALUES } from '../domain/feature-checklist';
+import { shownCandidate, shownFace, storedSearchResult, storedVerifyResult } from '../domain/search-result';
 
 /** Request and response schemas shared by the routes (validation) and /openapi.json (documentation). */
 export const CATEGORIES = ['fraud', 'money_laundering', 'sanctions', 'other'] as const;
@@ -127,39 +128,31 @@ export const searchFields = z.object({
   categories: commaList(z.enum(CATEGORIES)).optional(),
 });
 
-const candidate = z.object({
-  rank: z.number().int(),
-  subjectId: z.string().uuid(),
-  displayName: z.string().nullable().describe('the current name, joined when read; null once the subject is erased'),
-  erased: z.boolean().optional(),
-  category: z.string(),
-  watchlist: z.string().nullable(),
-  watchlistId: z.guid(),
-  faceId: z.string().uuid(),
-  similarity: z.number().describe('(1 + cosine) / 2 of the embeddings; monotone in distance'),
-  estimatedFalseMatchRate: z.number().describe('impostor rate at this similarity, from the model calibration table'),
-  review: z.object({ state: z.string() }).passthrough().optional(),
-});
-
+/**
+ * Search and verification responses are derived from the stored-result schemas (domain/search-result.ts), so the contract
+ * and what is stored cannot disagree on a field. The stored schemas are loose (a reader keeps keys an older writer stored) and
+ * accept any id text; a response object is closed (every field declared) and states the id formats clients may rely on.
+ */
+const uuid = z.string().uuid();
+const candidate = z.object(shownCandidate.shape).extend({ subjectId: uuid, watchlistId: z.guid(), faceId: uuid });
+const probeFace = z.object(shownFace.shape).extend({ quality, candidates: z.array(candidate) });
+const thresholds = z.object(storedSearchResult.shape.thresholds.unwrap().shape);
 const modelInfo = z.object({ id: z.string(), detector: z.string(), embedder: z.string(), version: z.string(), weightsSha256: z.string() });
+const probe = z.object(storedSearchResult.shape.probe.shape);
 
-export const searchResult = z.object({
-  searchId: z.string().uuid(),
-  createdAt: z.string(),
-  mode: z.enum(['investigative', 'screening']),
-  probe: z.object({ sha256: z.string(), width: z.number(), height: z.number(), facesDetected: z.number() }),
-  faces: z.array(z.object({ faceIndex: z.number(), box, quality, candidates: z.array(candidate) })),
-  humanReviewRequired: z.boolean(),
-  reviewReasons: z.array(z.string()),
-  thresholds: z.object({
-    screeningSimilarity: z.number(),
-    screeningTargetFmr: z.number(),
-    maxFalseMatchRate: z.number().nullable().optional().describe("the caller's cap on estimatedFalseMatchRate (null: none; absent on searches stored before the cap existed)"),
-  }),
-  model: modelInfo,
-  gallery: z.object({ templates: z.number(), snapshot: z.string() }),
-  audit: z.object({ seq: z.number(), hash: z.string() }),
-});
+/** A 1:N search as stored; what a row written before some field existed may lack stays optional. */
+const searchShape = z
+  .object(storedSearchResult.shape)
+  .omit({ version: true })
+  .extend({ searchId: uuid, faces: z.array(probeFace), thresholds: thresholds.optional(), model: modelInfo.optional() });
+/** A 1:1 verification as stored. */
+const verifyShape = z
+  .object(storedVerifyResult.shape)
+  .omit({ version: true })
+  .extend({ verificationId: uuid, subjectId: uuid, bestFaceId: uuid, probe: probe.optional(), model: modelInfo.optional() });
+
+/** POST /v1/searches: a fresh search has every field. */
+export const searchResult = searchShape.required({ thresholds: true, model: true, gallery: true, audit: true });
 
 export const listSearchesQuery = z.object({
   from: instant.optional(),
@@ -175,30 +168,8 @@ export const verifyFields = z.object({
   caseRef: z.string().trim().min(1).max(200),
 });
 
-export const verifyResult = z.object({
-  verificationId: z.string().uuid(),
-  createdAt: z.string(),
-  subjectId: z.string().uuid(),
-  match: z.boolean(),
-  similarity: z.number(),
-  estimatedFalseMatchRate: z.number(),
-  threshold: z.number(),
-  targetFmr: z.number().describe('VERIFY_TARGET_FMR the threshold was derived from'),
-  nearMissThreshold: z
-    .number()
-    .optional()
-    .describe(
-      'lower edge of the near-miss band: the similarity whose calibrated false-match rate is VERIFY_NEAR_MISS_FACTOR × targetFmr. A score in [nearMissThreshold, threshold) is no match but is flagged NEAR_MISS (absent on verifications stored before the band existed)',
-    ),
-  bestFaceId: z.string().uuid(),
-  probe: z.object({ sha256: z.string(), width: z.number(), height: z.number(), facesDetected: z.number() }),
-  humanReviewRequired: z.boolean().describe('true when reviewReasons is not empty'),
-  reviewReasons: z
-    .array(z.string())
-    .describe('CANDIDATES_ARE_LEADS_ONLY (a match is a lead), NEAR_MISS (just below the threshold, within the near-miss band), LOW_PROBE_QUALITY, MULTIPLE_PROBE_FACES'),
-  model: modelInfo,
-  audit: z.object({ seq: z.number(), hash: z.string() }),
-});
+/** POST /v1/verify: a fresh verification has every field. */
+export const verifyResult = verifyShape.required({ targetFmr: true, nearMissThreshold: true, probe: true, model: true, audit: true });
 
 // Oversight: reviews, audit chain, statistics (issue 6).
 export const featureChecklist = z
@@ -268,8 +239,8 @@ const storedMeta = {
   blind: z.literal(true).optional().describe("present (true) when other reviewers' decisions are withheld from this reviewer"),
 };
 export const storedSearch = z.union([
-  searchResult.extend({ kind: z.literal('search'), ...storedMeta }),
-  verifyResult.extend({ kind: z.literal('verify'), ...storedMeta }),
+  searchShape.extend({ kind: z.literal('search'), ...storedMeta }),
+  verifyShape.extend({ kind: z.literal('verify'), ...storedMeta }),
 ]);
 
 export const searchListItem = z.object({
@@ -281,7 +252,7 @@ export const searchListItem = z.object({
   caseRef: z.string(),
   organization: z.string(),
   keyId: z.string(),
-  humanReviewRequired: z.boolean().nullable(),
+  humanReviewRequired: storedSearchResult.shape.humanReviewRequired,
 });
 
 export const reportQuery = z.object({ format: z.enum(['json', 'html']).default('json') });

@@ -19,6 +19,8 @@ function requirePurpose(req: Request) {
   if (missing.length) throw new CaseRefRequiredError();
 }
 
+const REASON_REQUIRED = 'PURPOSE_REQUIRED: no purpose (details.missing also names caseRef when it is missing too); CASE_REF_REQUIRED: a purpose but no caseRef';
+
 export function searchesRouter(deps: { searches: SearchService; probeFaces: ProbeFaceService; uploadBytes: number }, openapi: OpenApi): { searches: Router; verify: Router } {
   const { searches } = deps;
   const r = Router();
@@ -81,6 +83,7 @@ export function searchesRouter(deps: { searches: SearchService; probeFaces: Prob
       roles: ['searcher'],
       multipart: s.searchFields,
       responses: { 200: { description: 'Ranked candidates per probe face, review flag, audit reference', schema: s.searchResult } },
+      errors: { 400: `${REASON_REQUIRED}; UNKNOWN_WATCHLIST: a named watchlist the caller cannot search; VALIDATION_FAILED: any other field` },
     },
     { method: 'get', path: '/v1/searches', summary: "List the organization's searches", roles: ['searcher', 'reviewer', 'auditor'], query: s.listSearchesQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(s.searchListItem), nextCursor: z.string().nullable() }) } } },
     {
@@ -104,7 +107,7 @@ export function searchesRouter(deps: { searches: SearchService; probeFaces: Prob
       roles: ['searcher', 'reviewer', 'auditor'],
       responses: { 200: { description: 'JPEG bytes', contentType: 'image/jpeg' } },
     },
-    { method: 'post', path: '/v1/verify', summary: '1:1 verification of a probe against all templates of a subject (purpose and caseRef required)', roles: ['searcher'], multipart: s.verifyFields, responses: { 200: { description: 'Verification', schema: s.verifyResult } }, errors: { 404: 'NOT_FOUND: no such subject, or no template of it for the active model' } },
+    { method: 'post', path: '/v1/verify', summary: '1:1 verification of a probe against all templates of a subject (purpose and caseRef required)', roles: ['searcher'], multipart: s.verifyFields, responses: { 200: { description: 'Verification', schema: s.verifyResult } }, errors: { 400: `${REASON_REQUIRED}; VALIDATION_FAILED: any other field`, 404: 'NOT_FOUND: no such subject, or no template of it for the active model' } },
   );
   return { searches: r, verify: v };
 }
