@@ -9,7 +9,8 @@ import { REVIEW_STATES } from './review-state';
  *
  * Versions: 1 is the shape written since this module exists, with `version: 1`. Rows written before carry no `version`; they
  * have the same fields (some optional ones may be missing) and read as version 1. A change of shape bumps the version and
- * teaches `readStoredResult` to read the old one.
+ * teaches `readStoredResult` to read the old one. SQL that reads inside a result (statistics, the review queue) takes its jsonb
+ * paths from infra/db/stored-result.sql.ts, whose keys are checked against these schemas: change a field here, change it there.
  */
 export const STORED_RESULT_VERSION = 1 as const;
 

@@ -1,4 +1,18 @@
-import { mapSearchResult, mapStoredSearch, readStoredResult, shownSearchResult, storedFaces, STORED_RESULT_VERSION, withNames, type ShownRecord } from '../../src/domain/search-result';
+import {
+  mapSearchResult,
+  mapStoredSearch,
+  readStoredResult,
+  shownCandidate,
+  shownFace,
+  shownSearchResult,
+  storedFaces,
+  storedSearchResult,
+  storedVerifyResult,
+  STORED_RESULT_VERSION,
+  withNames,
+  type ShownRecord,
+} from '../../src/domain/search-result';
+import * as api from '../../src/http/schemas';
 
 /** The stored search result has one versioned schema; rows written before the version field read as version 1. */
 const row = {
@@ -47,5 +61,17 @@ describe('the stored search result', () => {
   it('lists the probe faces of a stored search, and none for a verification', () => {
     expect(storedFaces({ kind: 'search', result: row }).map((f) => f.candidates.map((c) => c.subjectId))).toEqual([['s']]);
     expect(storedFaces({ kind: 'verify', result: {} })).toEqual([]);
+  });
+
+  it('declares in the API response schemas exactly the stored fields (less the storage version), so the two cannot drift', () => {
+    const keys = (o: { shape: object }) => Object.keys(o.shape).sort();
+    const stored = (o: { shape: object }) => keys(o).filter((k) => k !== 'version');
+    expect(keys(api.searchResult)).toEqual(stored(storedSearchResult));
+    expect(keys(api.verifyResult)).toEqual(stored(storedVerifyResult));
+    expect(keys(api.searchResult.shape.faces.element)).toEqual(keys(shownFace));
+    expect(keys(api.searchResult.shape.faces.element.shape.candidates.element)).toEqual(keys(shownCandidate));
+    const meta = ['kind', 'purpose', 'caseRef', 'organization', 'keyId', 'reviews', 'blind'];
+    expect(keys(api.storedSearch.options[0])).toEqual([...stored(storedSearchResult), ...meta].sort());
+    expect(keys(api.storedSearch.options[1])).toEqual([...stored(storedVerifyResult), ...meta].sort());
   });
 });
