@@ -9,12 +9,13 @@ import { canSeeOrganization, holderOf, type Principal } from './api-key';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors';
 import { reviewState, type ReviewDecision } from './review-state';
 import { storedCandidate, storedFace, storedFaces, withNames } from './search-result';
-
-const queuedFace = storedFace.pick({ box: true, quality: true });
 import type { FeatureChecklist } from './feature-checklist';
 import type { KeyRepo } from '../infra/db/key.repo';
 import { decodeQueueCursor, encodeQueueCursor } from './queue-cursor';
 import type { SubjectRepo } from '../infra/db/subject.repo';
+
+/** What the review queue shows of a candidate's probe face (read from the stored result, review.repo queue). */
+const queuedFace = storedFace.pick({ box: true, quality: true });
 
 export interface ReviewInput {
   faceIndex: number;

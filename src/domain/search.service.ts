@@ -324,7 +324,7 @@ export function createSearchService(d: SearchServiceDeps) {
       const rec = readStoredRecord(s);
       const reviews = d.reviews ? await d.reviews.listBySearch(db, id) : null;
       const blind = hasRole(p, 'reviewer') && !hasRole(p, 'auditor');
-      // A verification has no candidates, so nothing of it can be reviewed: it carries an empty list like any search.
+      // A verification has no candidates, so nothing of it can be reviewed (review.service refuses): its reviews list is empty.
       if (rec.kind === 'verify') return reviews ? { ...rec, result: { ...rec.result, reviews: [], ...(blind ? { blind: true as const } : {}) } } : rec;
       const result = await withNames(rec.result);
       if (!reviews) return { ...rec, result };
