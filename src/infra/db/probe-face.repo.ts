@@ -9,7 +9,7 @@ export interface SealedImage {
 
 /** Encrypted aligned crops of probe faces (probe_face_image). */
 /** One purge at a time across instances (each runs the hourly job). */
-const PURGE_LOCK_KEY = 7_406_331_904;
+export const PURGE_LOCK_KEY = 7_406_331_904;
 
 export function createProbeFaceRepo() {
   return {
