@@ -271,17 +271,19 @@ const imageForm = (image: Buffer, fields: Record<string, string> = {}) => {
   it('SIGTERM on one mid-load: its /readyz turns 503 while it drains, its in-flight requests finish, the other keeps serving', async () => {
     let stop = false;
     let aCompleted = 0;
-    const outcomes: Array<{ via: string; status: number | 'connection' }> = [];
+    let signalled = false;
+    const outcomes: Array<{ via: string; status: number | 'connection'; sentBeforeSignal: boolean; answeredAfterSignal: boolean }> = [];
     const worker = async (inst: Instance, key: string, n: number, mode: 'investigation' | 'screening' = 'investigation') => {
       for (let i = 0; !stop; i++) {
+        const sentBeforeSignal = !signalled;
         try {
           const photo = mode === 'screening' ? sample(1) : sample((((n + i) % 6) + 1) as 1 | 2 | 3 | 4 | 5 | 6);
           const r = await search(inst, key, photo, mode, `DRAIN-${n}-${i}`);
-          outcomes.push({ via: inst.name, status: r.status });
+          outcomes.push({ via: inst.name, status: r.status, sentBeforeSignal, answeredAfterSignal: signalled });
           if (inst === a && r.status === 200) aCompleted++;
         } catch {
           // Refused or cut connection: the instance has stopped listening. Nothing was answered, so nothing is counted.
-          outcomes.push({ via: inst.name, status: 'connection' });
+          outcomes.push({ via: inst.name, status: 'connection', sentBeforeSignal, answeredAfterSignal: signalled });
           if (inst === a) return;
         }
       }
@@ -290,6 +292,7 @@ const imageForm = (image: Buffer, fields: Record<string, string> = {}) => {
     const load = [worker(a, keys.searcher0!, 0), worker(a, keys.bank!, 1, 'screening'), worker(b, keys.searcher2!, 2), worker(b, keys.searcher3!, 3)];
     await until('two searches answered by a under load', async () => (aCompleted >= 2 ? true : undefined));
 
+    signalled = true;
     a.child.kill('SIGTERM');
     const draining = await until('a /readyz 503 while draining', async () => {
       const r = await call(a, 'GET', '/readyz');
@@ -308,12 +311,19 @@ const imageForm = (image: Buffer, fields: Record<string, string> = {}) => {
 
     expect(a.output()).toMatch(/"msg":"draining: \/readyz answers 503"/);
     expect(a.output()).toMatch(/"msg":"stopped"/);
-    // a answered 200 or refused the connection once it stopped listening; b answered every request with 200.
+    // What a had in flight when it was signalled finished with 200; afterwards it answered 200 or refused the connection once
+    // it stopped listening; b answered every request with 200.
+    const inFlight = outcomes.filter((o) => o.via === 'a' && o.sentBeforeSignal && o.answeredAfterSignal);
+    expect(inFlight.length).toBeGreaterThan(0);
+    expect(inFlight.filter((o) => o.status !== 200)).toEqual([]);
     expect(outcomes.filter((o) => o.via === 'a' && o.status !== 200 && o.status !== 'connection')).toEqual([]);
     expect(outcomes.filter((o) => o.via === 'b' && o.status !== 200)).toEqual([]);
     expect((await call(b, 'GET', '/readyz')).status).toBe(200);
     const count = (via: string, status: number | 'connection') => outcomes.filter((o) => o.via === via && o.status === status).length;
-    process.stdout.write(`[drain] a: ${count('a', 200)} answered 200, ${count('a', 'connection')} refused after it stopped listening; b: ${count('b', 200)} answered 200\n`);
+    const drained = outcomes.filter((o) => o.via === 'a' && o.answeredAfterSignal && o.status === 200).length;
+    process.stdout.write(
+      `[drain] a: ${count('a', 200)} answered 200 (${inFlight.length} in flight at SIGTERM, ${drained} answered after it), ${count('a', 'connection')} refused after it stopped listening; b: ${count('b', 200)} answered 200\n`,
+    );
   });
 
   it('lost nothing: every search answered 200 is stored with its audit event, the chain is one unbroken chain, every notice delivered once', async () => {
