@@ -24,8 +24,11 @@ export interface AppDeps {
   version?: string;
   /** Milliseconds clock for the rate limiters (tests move it instead of sleeping). */
   clock?: () => number;
-  /** Where the rate limits' token buckets live (default: process memory, on `clock`); shared by instances on PostgreSQL. */
-  rateBuckets?: BucketStore;
+  /**
+   * Where the rate limits' token buckets live, one store per limiter (default: process memory, on `clock`, so a flood of
+   * addresses that empties the address map never resets the per-key buckets); shared by instances on PostgreSQL.
+   */
+  rateBuckets?: () => BucketStore;
   /** True once shutdown has begun: every answer then closes its connection, so keep-alive clients reconnect elsewhere. */
   draining?: () => boolean;
   /** Built console to serve at `/` (default dist/console). */
@@ -58,9 +61,9 @@ export function buildApp(deps: AppDeps): Express {
   app.locals.openapiDocument = () => openapi.document(version);
 
   const v1 = express.Router();
-  const buckets = deps.rateBuckets ?? memoryBucketStore(deps.clock);
-  v1.use(authenticate(deps.keys, unauthenticatedLimit(createRateLimiter(deps.config.limits.unauthenticatedPerMinute, buckets))));
-  v1.use(keyRateLimit(createRateLimiter(deps.config.limits.ratePerMinute, buckets)));
+  const buckets = deps.rateBuckets ?? (() => memoryBucketStore(deps.clock));
+  v1.use(authenticate(deps.keys, unauthenticatedLimit(createRateLimiter(deps.config.limits.unauthenticatedPerMinute, buckets()))));
+  v1.use(keyRateLimit(createRateLimiter(deps.config.limits.ratePerMinute, buckets())));
   v1.use(express.json({ limit: JSON_LIMIT_BYTES }));
   v1.use('/keys', keysRouter(deps.keys, openapi));
   deps.mountV1?.(v1, openapi);

@@ -156,8 +156,8 @@ export async function compose(opts: ComposeOptions) {
     // Several instances on one PostgreSQL share their buckets there; PGlite is one process, so memory is the whole truth.
     rateBuckets:
       db.kind === 'postgres' && config.limits.rateStore === 'database'
-        ? databaseBucketStore(db, createRateBucketRepo(), opts.clock)
-        : memoryBucketStore(opts.clock),
+        ? () => databaseBucketStore(db, createRateBucketRepo(), opts.clock)
+        : () => memoryBucketStore(opts.clock),
     draining: () => draining,
     metrics,
     keys,
