@@ -7,10 +7,10 @@ export interface SealedImage {
   ciphertext: Buffer;
 }
 
-/** Encrypted aligned crops of probe faces (probe_face_image). */
 /** One purge at a time across instances (each runs the hourly job). */
 export const PURGE_LOCK_KEY = 7_406_331_904;
 
+/** Encrypted aligned crops of probe faces (probe_face_image). */
 export function createProbeFaceRepo() {
   return {
     /**
