@@ -3,12 +3,13 @@
  * instances"). Creates a scratch database on the server of BENCH_DATABASE_URL (default the local postgres database), drops it
  * at the end.
  *
- *   npx tsx scripts/rate-limit-overhead.ts [requests per store, default 4000]
+ *   npx tsx scripts/rate-limit-overhead.ts [requests per store, default 4000] [HTTP clients at once, default 1]
  *
  * 1. The store alone: sequential `take` calls (one round trip each) on the database store, database clock, and on memory.
  * 2. Through HTTP: two apps on the same database, one per store, listening on 127.0.0.1; sequential keep-alive
- *    `GET /v1/keys/me` (authentication + the rate decision + one read), measured in alternating blocks so that load from
- *    other work on the machine falls on both alike. The difference of the medians is the added latency per request.
+ *    `GET /v1/keys/me` (authentication + the rate decision + one read) from each client, measured in alternating blocks so
+ *    that load from other work on the machine falls on both alike. The difference of the medians is the added latency per
+ *    request; with several clients at once, the decisions also queue for the pool (10 connections) and the bucket's row lock.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -23,6 +24,7 @@ import { createPostgresDb } from '../src/infra/db/postgres.db';
 import { createRateBucketRepo } from '../src/infra/db/rate-bucket.repo';
 
 const N = Number(process.argv[2] ?? 4000);
+const CLIENTS = Number(process.argv[3] ?? 1);
 const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const quantile = (xs: number[], q: number) => {
@@ -99,19 +101,24 @@ async function main() {
       servers.push(s);
       ports[store] = (s.address() as AddressInfo).port;
     }
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
     const httpMs: Record<string, number[]> = { memory: [], database: [] };
     for (const store of ['memory', 'database']) for (let i = 0; i < 100; i++) await get(ports[store]!, agent, token);
     const block = 200;
     for (let done = 0; done < N; done += block) {
       for (const store of ['memory', 'database']) {
-        for (let i = 0; i < block; i++) httpMs[store]!.push(await get(ports[store]!, agent, token));
+        await Promise.all(
+          Array.from({ length: CLIENTS }, async () => {
+            for (let i = 0; i < block / CLIENTS; i++) httpMs[store]!.push(await get(ports[store]!, agent, token));
+          }),
+        );
       }
     }
     agent.destroy();
 
     const out = {
       requestsPerStore: N,
+      httpClients: CLIENTS,
       storeTakeMs: { memory: summary(storeMs.memory!), database: summary(storeMs.database!) },
       httpKeysMeMs: { memory: summary(httpMs.memory!), database: summary(httpMs.database!) },
       addedPerRequestMs: {
