@@ -6,7 +6,7 @@ import { authenticate } from './http/auth';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 import type { Metrics } from './http/metrics';
 import { createOpenApi } from './http/openapi';
-import { createRateLimiter, keyRateLimit, unauthenticatedLimit } from './http/rate-limit';
+import { createRateLimiter, keyRateLimit, memoryBucketStore, unauthenticatedLimit, type BucketStore } from './http/rate-limit';
 import { securityHeaders } from './http/security-headers';
 import { requestContext } from './http/request-context';
 import { consoleRouter } from './http/console';
@@ -24,6 +24,13 @@ export interface AppDeps {
   version?: string;
   /** Milliseconds clock for the rate limiters (tests move it instead of sleeping). */
   clock?: () => number;
+  /**
+   * Where the rate limits' token buckets live, one store per limiter (default: process memory, on `clock`, so a flood of
+   * addresses that empties the address map never resets the per-key buckets); shared by instances on PostgreSQL.
+   */
+  rateBuckets?: () => BucketStore;
+  /** True once shutdown has begun: every answer then closes its connection, so keep-alive clients reconnect elsewhere. */
+  draining?: () => boolean;
   /** Built console to serve at `/` (default dist/console). */
   consoleDir?: string;
 }
@@ -42,6 +49,10 @@ export function buildApp(deps: AppDeps): Express {
     next();
   });
   app.use(securityHeaders);
+  app.use((_req, res, next) => {
+    if (deps.draining?.()) res.setHeader('Connection', 'close');
+    next();
+  });
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.middleware);
   const version = deps.version ?? '0.1.0';
@@ -50,9 +61,9 @@ export function buildApp(deps: AppDeps): Express {
   app.locals.openapiDocument = () => openapi.document(version);
 
   const v1 = express.Router();
-  const clock = deps.clock ?? Date.now;
-  v1.use(authenticate(deps.keys, unauthenticatedLimit(createRateLimiter(deps.config.limits.unauthenticatedPerMinute, clock))));
-  v1.use(keyRateLimit(createRateLimiter(deps.config.limits.ratePerMinute, clock)));
+  const buckets = deps.rateBuckets ?? (() => memoryBucketStore(deps.clock));
+  v1.use(authenticate(deps.keys, unauthenticatedLimit(createRateLimiter(deps.config.limits.unauthenticatedPerMinute, buckets()))));
+  v1.use(keyRateLimit(createRateLimiter(deps.config.limits.ratePerMinute, buckets())));
   v1.use(express.json({ limit: JSON_LIMIT_BYTES }));
   v1.use('/keys', keysRouter(deps.keys, openapi));
   deps.mountV1?.(v1, openapi);

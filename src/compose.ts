@@ -34,6 +34,8 @@ import { createSearchRepo } from './infra/db/search.repo';
 import { createStatsRepo } from './infra/db/stats.repo';
 import { createSubjectRepo } from './infra/db/subject.repo';
 import { createMetrics } from './http/metrics';
+import { databaseBucketStore, memoryBucketStore } from './http/rate-limit';
+import { createRateBucketRepo } from './infra/db/rate-bucket.repo';
 import { auditRouter } from './http/routes/audit.routes';
 import { oversightRouter } from './http/routes/oversight.routes';
 import { reviewsRouter } from './http/routes/reviews.routes';
@@ -65,6 +67,8 @@ export async function compose(opts: ComposeOptions) {
   let engine: FaceEngine | null = null;
   let migrated = false;
   let retentionTimer: NodeJS.Timeout | null = null;
+  let retentionRun: Promise<void> | null = null;
+  let draining = false;
 
   const audit = createAuditRepo();
   const faces = createFaceRepo();
@@ -149,6 +153,12 @@ export async function compose(opts: ComposeOptions) {
     config,
     logger,
     clock: opts.clock,
+    // Several instances on one PostgreSQL share their buckets there; PGlite is one process, so memory is the whole truth.
+    rateBuckets:
+      db.kind === 'postgres' && config.limits.rateStore === 'database'
+        ? () => databaseBucketStore(db, createRateBucketRepo(), opts.clock)
+        : () => memoryBucketStore(opts.clock),
+    draining: () => draining,
     metrics,
     keys,
     consoleDir: opts.consoleDir,
@@ -156,6 +166,8 @@ export async function compose(opts: ComposeOptions) {
       { name: 'database', check: async () => (await db.query('SELECT 1')).rowCount === 1 },
       { name: 'migrations', check: async () => (migrated ||= await isMigrated(db)) },
       { name: 'models', check: async () => engine !== null },
+      // False from the start of shutdown: the load balancer takes this instance out while it still serves what it gets.
+      { name: 'serving', check: async () => !draining },
     ],
     mountV1(v1, openapi) {
       const uploadBytes = config.limits.uploadBytes;
@@ -235,13 +247,27 @@ export async function compose(opts: ComposeOptions) {
           logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'probe-face purge failed; retried on the next run');
         }
       };
-      retentionTimer = setInterval(() => void run(), intervalMs);
+      // A run in progress is remembered so close() can wait for it: its transaction must not lose its pool mid-way.
+      const tracked = () => {
+        const r = run().finally(() => {
+          if (retentionRun === r) retentionRun = null;
+        });
+        retentionRun = r;
+        return r;
+      };
+      retentionTimer = setInterval(() => void tracked(), intervalMs);
       retentionTimer.unref();
-      return run();
+      return tracked();
     },
+    /** Shutdown has begun: /readyz answers 503 (check `serving`) and answers close their connections. */
+    beginDrain() {
+      draining = true;
+    },
+    /** Stops the retention job (waiting for a run in progress) and the face engine. The database is the caller's to close. */
     async close() {
       if (retentionTimer) clearInterval(retentionTimer);
       retentionTimer = null;
+      await retentionRun;
       await engine?.close();
       engine = null;
     },

@@ -66,7 +66,11 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: intFrom(600, 1, 1_000_000),
   /** Requests without a valid API key, per client address (failed authentications); beyond → 429. */
   RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: intFrom(30, 1, 1_000_000),
+  /** `database`: token buckets in PostgreSQL, shared by every instance (PGlite always keeps them in memory); `memory`: per process. */
+  RATE_LIMIT_STORE: z.enum(['database', 'memory']).default('database'),
   SHUTDOWN_GRACE_MS: intFrom(10_000, 0, 600_000),
+  /** After SIGTERM, /readyz answers 503 this long while requests are still served, so a load balancer stops routing here first. */
+  SHUTDOWN_READINESS_DELAY_MS: intFrom(5_000, 0, 600_000),
   /** A client must send its request headers within this time, and its whole request (body included) within the next. */
   HTTP_HEADERS_TIMEOUT_MS: intFrom(20_000, 1_000, 600_000),
   HTTP_REQUEST_TIMEOUT_MS: intFrom(120_000, 1_000, 3_600_000),
@@ -87,6 +91,7 @@ export interface Config {
     readonly port: number;
     readonly host: string;
     readonly shutdownGraceMs: number;
+    readonly shutdownReadinessDelayMs: number;
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
   };
@@ -98,6 +103,7 @@ export interface Config {
     readonly imagePixels: number;
     readonly ratePerMinute: number;
     readonly unauthenticatedPerMinute: number;
+    readonly rateStore: Env['RATE_LIMIT_STORE'];
   };
   readonly face: {
     readonly backend: Env['FACE_BACKEND'];
@@ -148,13 +154,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       port: e.PORT,
       host: e.HOST,
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      shutdownReadinessDelayMs: e.SHUTDOWN_READINESS_DELAY_MS,
       headersTimeoutMs: Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS),
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     },
     db: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrateOnStart: e.MIGRATE_ON_START === 'true' },
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
-    limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE, unauthenticatedPerMinute: e.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE },
+    limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE, unauthenticatedPerMinute: e.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE, rateStore: e.RATE_LIMIT_STORE },
     face: {
       backend: e.FACE_BACKEND,
       model: e.FACE_MODEL,

@@ -7,7 +7,8 @@ import { openDb } from './infra/db/open';
 
 /**
  * Composition root: config → database → migrations under a lock (or, MIGRATE_ON_START=false, the check that they ran) → API
- * keys bootstrap → HTTP listening (so /healthz answers while models load) → face engine load + warm-up → /readyz green. SIGTERM/SIGINT stop accepting, drain, then close.
+ * keys bootstrap → HTTP listening (so /healthz answers while models load) → face engine load + warm-up → /readyz green.
+ * SIGTERM/SIGINT: /readyz 503, then stop accepting, drain, stop background jobs, close (see `stop`).
  */
 async function main() {
   const config = loadConfig();
@@ -43,19 +44,27 @@ async function main() {
   await system.startEngine();
   void system.startRetentionJob();
 
+  // Shutdown, in the order a load balancer in front of several instances needs: /readyz turns 503 at once while requests are
+  // still served (SIGTERM: for SHUTDOWN_READINESS_DELAY_MS, so the balancer sees it and routes elsewhere; SIGINT is someone at
+  // a terminal, no balancer to wait for); then no new connections, in-flight requests finish (cut after SHUTDOWN_GRACE_MS), the
+  // webhook pass in progress records its attempts, the retention run in progress commits, the engine stops, the pool closes.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'draining');
+    system.beginDrain();
+    clearInterval(deliveries);
+    const delayMs = signal === 'SIGTERM' ? config.http.shutdownReadinessDelayMs : 0;
+    logger.info({ signal, readinessDelayMs: delayMs }, 'draining: /readyz answers 503');
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const forced = setTimeout(() => {
       logger.warn('drain timed out; closing remaining connections');
       server.closeAllConnections();
     }, config.http.shutdownGraceMs);
     forced.unref();
-    clearInterval(deliveries);
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await system.webhookWorker.drain();
     await system.close();
     await db.close();
     logger.info('stopped');

@@ -54,11 +54,15 @@ export function createProbeFaceService(d: {
       return d.enrolledCrop(c.subjectId, c.faceId);
     },
 
-    /** Removes crops older than the retention period; audited when anything was removed. */
+    /**
+     * Removes crops older than the retention period; audited when anything was removed. While another instance is purging this
+     * one removes nothing (`concurrent: true`): that purge covers the same crops.
+     */
     async purgeExpired() {
       const at = now();
       const before = new Date(at.getTime() - d.retentionDays * DAY_MS).toISOString();
       return d.db.transaction(async (tx) => {
+        if (!(await d.repo.tryPurgeLock(tx))) return { crops: 0, searches: 0, before, audit: null, concurrent: true };
         const removed = await d.repo.deleteBefore(tx, before);
         if (removed.crops === 0) return { ...removed, before, audit: null };
         const ev = await d.audit.append(

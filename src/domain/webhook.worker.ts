@@ -96,6 +96,10 @@ export function createWebhookWorker(d: {
       });
       return running;
     },
+    /** Resolves when the pass in progress (if any) has recorded its attempts: shutdown waits for it before closing the pool. */
+    async drain(): Promise<void> {
+      await running;
+    },
   };
 }
 

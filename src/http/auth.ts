@@ -7,12 +7,12 @@ import type { KeyService } from '../domain/key.service';
  * `Authorization: Bearer <key>` → req.principal, or 401 UNAUTHENTICATED for a missing, unknown or revoked key. `onFailure` may
  * turn a failure into another error (the per-address limit on unauthenticated requests answers 429).
  */
-export function authenticate(keys: KeyService, onFailure: (req: Request) => Error | null = () => null) {
+export function authenticate(keys: KeyService, onFailure: (req: Request) => Promise<Error | null> = async () => null) {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.header('authorization') ?? '');
-    if (!m) return next(onFailure(req) ?? new UnauthenticatedError());
+    if (!m) return next((await onFailure(req)) ?? new UnauthenticatedError());
     const principal = await keys.authenticate(m[1]!);
-    if (!principal) return next(onFailure(req) ?? new UnauthenticatedError('The API key is unknown or revoked.'));
+    if (!principal) return next((await onFailure(req)) ?? new UnauthenticatedError('The API key is unknown or revoked.'));
     req.principal = principal;
     next();
   };

@@ -1,8 +1,11 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { migrate } from '../../src/infra/db/migrate';
 import { createFaceEngine } from '../../src/infra/face/face-engine';
 import { backends } from '../helpers/databases';
 import { startService } from '../helpers/app';
+import { fixedFaceEngine } from '../helpers/fake-engine';
 
 describe.each(backends())('operational endpoints on $name', (backend) => {
   it('/readyz is 503 until migrations are applied and the real models are loaded and warm, then 200; /healthz is 200 throughout', async () => {
@@ -23,12 +26,12 @@ describe.each(backends())('operational endpoints on $name', (backend) => {
       let ready = await request(svc.app).get('/readyz');
       expect(ready.status).toBe(503);
       expect(ready.headers['retry-after']).toBeDefined();
-      expect(ready.body.checks).toEqual({ database: true, migrations: false, models: false });
+      expect(ready.body.checks).toEqual({ database: true, migrations: false, models: false, serving: true });
 
       await migrate(t.db);
       ready = await request(svc.app).get('/readyz');
       expect(ready.status).toBe(503);
-      expect(ready.body.checks).toEqual({ database: true, migrations: true, models: false });
+      expect(ready.body.checks).toEqual({ database: true, migrations: true, models: false, serving: true });
 
       const loading = svc.startEngine();
       expect((await request(svc.app).get('/readyz')).body.checks.models).toBe(false);
@@ -36,8 +39,41 @@ describe.each(backends())('operational endpoints on $name', (backend) => {
       await loading;
       ready = await request(svc.app).get('/readyz');
       expect(ready.status).toBe(200);
-      expect(ready.body).toEqual({ status: 'ready', checks: { database: true, migrations: true, models: true } });
+      expect(ready.body).toEqual({ status: 'ready', checks: { database: true, migrations: true, models: true, serving: true } });
     } finally {
+      await svc.close();
+      await t.drop();
+    }
+  });
+
+  it('once shutdown begins, /readyz answers 503 (serving: false) while requests are still answered, each closing its connection', async () => {
+    const t = await backend.open();
+    const svc = await startService(t.db, { engine: fixedFaceEngine() });
+    const server = http.createServer(svc.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const agent = new http.Agent({ keepAlive: true });
+    // Over a keep-alive connection, as a load balancer or client pool holds them.
+    const get = (p: string, auth?: string) =>
+      new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
+        const { port } = server.address() as AddressInfo;
+        http.get({ host: '127.0.0.1', port, path: p, agent, headers: auth ? { Authorization: auth } : {} }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body }));
+        }).on('error', reject);
+      });
+    try {
+      await svc.startEngine();
+      const admin = (await svc.key(['admin'], '*')).auth;
+      expect(await get('/v1/keys/me', admin)).toMatchObject({ status: 200, connection: 'keep-alive' });
+      svc.beginDrain();
+      const ready = await get('/readyz');
+      expect(ready.status).toBe(503);
+      expect(JSON.parse(ready.body)).toEqual({ status: 'not_ready', checks: { database: true, migrations: true, models: true, serving: false } });
+      expect(await get('/v1/keys/me', admin)).toMatchObject({ status: 200, connection: 'close' });
+    } finally {
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
       await svc.close();
       await t.drop();
     }

@@ -1,4 +1,7 @@
+import pg from 'pg';
 import request from 'supertest';
+import { PURGE_LOCK_KEY } from '../../src/infra/db/probe-face.repo';
+import { createPostgresDb } from '../../src/infra/db/postgres.db';
 import sharp from 'sharp';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
@@ -106,5 +109,46 @@ describe.each(backends())('probe-face retention on $name', (backend) => {
     await svc.startRetentionJob(3_600_000); // resolves after the job's first run, which starts at once
     const after = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM probe_face_image WHERE search_id = $1', [id]);
     expect(after.rows[0]!.n).toBe(0);
+  });
+});
+
+const postgres = backends().find((b) => b.name === 'postgres');
+(postgres ? describe : describe.skip)('probe-face purge run by two instances on postgres', () => {
+  it('purges each expired crop once, in one audited event, however the two hourly jobs overlap', async () => {
+    const t = await postgres!.open();
+    const fake = scriptedEngine();
+    let now = Date.parse('2026-03-01T10:00:00Z');
+    const env = { PROBE_RETENTION_DAYS: '30', RATE_LIMIT_PER_MINUTE: '1000000' };
+    const one = await startService(t.db, { engine: fake.engine, now: () => new Date(now), env });
+    const otherPool = await createPostgresDb(t.url!, 4);
+    const two = await startService(otherPool, { engine: fake.engine, now: () => new Date(now), env, migrateFirst: false });
+    const side = new pg.Client({ connectionString: t.url });
+    await side.connect();
+    try {
+      await one.startEngine();
+      const searcher = (await one.key(['searcher'], 'bank-a')).auth;
+      for (const colour of [1, 2, 3]) {
+        const probe = fake.script(await blankImage(64, 64, { r: colour, g: 1, b: 2 }), [{ identity: 11 }, { identity: 12 }]);
+        await request(one.app).post('/v1/searches').set('Authorization', searcher).field('purpose', 'p').field('caseRef', 'C-1').attach('image', probe, 'p.jpg').expect(200);
+      }
+      now += 31 * DAY;
+      // While another instance's purge holds the lock, this one removes nothing and says so.
+      await side.query('BEGIN');
+      await side.query('SELECT pg_advisory_xact_lock($1)', [PURGE_LOCK_KEY]);
+      expect(await two.probeFaces.purgeExpired()).toMatchObject({ crops: 0, concurrent: true, audit: null });
+      await side.query('ROLLBACK');
+      // Both jobs at once: whichever runs second finds the lock taken or nothing left.
+      const [a, b] = await Promise.all([one.probeFaces.purgeExpired(), two.probeFaces.purgeExpired()]);
+      expect(a.crops + b.crops).toBe(6);
+      const events = await t.db.query<{ crops: number }>("SELECT (payload->>'cropsRemoved')::int AS crops FROM audit_event WHERE type = 'probe_faces.purged'");
+      expect(events.rows).toEqual([{ crops: 6 }]);
+      expect((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM probe_face_image')).rows[0]!.n).toBe(0);
+    } finally {
+      await side.end();
+      await one.close();
+      await two.close();
+      await otherPool.close();
+      await t.drop();
+    }
   });
 });

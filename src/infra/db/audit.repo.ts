@@ -1,7 +1,13 @@
 import { sealEvent, type AuditEvent, type AuditEventInput, GENESIS_HASH } from '../../domain/audit-chain';
 import type { Queryable } from './db';
 
-/** Serialises appends across connections and instances: the chain never forks and seq stays gap-free. */
+/**
+ * Serialises appends across connections and instances: the chain never forks and seq stays gap-free. Why several instances
+ * cannot fork it: the lock is database-wide (not per process); it is a transaction lock, released only after the holder's
+ * commit is visible to others; transactions run at READ COMMITTED, so the head read after taking it is a fresh snapshot that
+ * includes the previous holder's event; and should a writer ever skip the lock, two events on one predecessor would share a
+ * seq, which the primary key refuses. test/integration/multi-instance.test.ts checks it with two service processes.
+ */
 export const AUDIT_APPEND_LOCK_KEY = 7_406_331_902;
 
 interface AuditRow {

@@ -7,9 +7,21 @@ export interface SealedImage {
   ciphertext: Buffer;
 }
 
+/** One purge at a time across instances (each runs the hourly job). */
+export const PURGE_LOCK_KEY = 7_406_331_904;
+
 /** Encrypted aligned crops of probe faces (probe_face_image). */
 export function createProbeFaceRepo() {
   return {
+    /**
+     * Takes the purge lock for the rest of the caller's transaction, or answers false at once when another instance's purge
+     * holds it. Concurrent DELETEs would still remove each crop once, but could split one purge into two audit events.
+     */
+    async tryPurgeLock(tx: Queryable): Promise<boolean> {
+      const r = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [PURGE_LOCK_KEY]);
+      return r.rows[0]!.locked;
+    },
+
     async put(db: Queryable, img: SealedImage & { searchId: string; faceIndex: number; createdAt: string }): Promise<void> {
       await db.query(
         `INSERT INTO probe_face_image (search_id, face_index, media_type, key_id, nonce, ciphertext, created_at)
