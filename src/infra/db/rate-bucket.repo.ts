@@ -4,7 +4,7 @@ import type { Queryable } from './db';
 const DB_NOW_MS = 'extract(epoch FROM clock_timestamp())::float8 * 1000';
 
 /**
- * Token buckets in `rate_bucket` (migration 0050), for rate limits shared by several instances. One statement per decision:
+ * Token buckets in `rate_bucket` (migration 0051), for rate limits shared by several instances. One statement per decision:
  * an absent bucket is full, so a first request inserts `perMinute − 1`; otherwise, under the row lock, the bucket is refilled
  * by the elapsed time (never negative: a request whose clock reading lost the race to the lock refills nothing) and one token
  * is taken when there is one. The arithmetic is the in-memory store's, in float8, operation for operation.
