@@ -42,10 +42,13 @@ export function findPostgresBin(): { bin: string } | { missing: string } {
 }
 
 const asRoot = process.getuid?.() === 0;
+/** Run as root, the clusters belong to `postgres`, which must reach the folder: /tmp, whatever TMPDIR says. */
+const tmpRoot = asRoot ? '/tmp' : os.tmpdir();
 
 function run(bin: string, tool: string, args: string[]): string {
   const cmd = asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args]] as const : [path.join(bin, tool), args] as const;
-  return execFileSync(cmd[0], [...cmd[1]], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // From a folder the postgres user can enter (the checkout may be under /root).
+  return execFileSync(cmd[0], [...cmd[1]], { cwd: tmpRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 function stopCluster(bin: string, dataDir: string, mode: 'fast' | 'immediate') {
@@ -58,8 +61,8 @@ function stopCluster(bin: string, dataDir: string, mode: 'fast' | 'immediate') {
 }
 
 function removeLeftovers(bin: string) {
-  for (const name of fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(PREFIX))) {
-    const dir = path.join(os.tmpdir(), name);
+  for (const name of fs.readdirSync(tmpRoot).filter((n) => n.startsWith(PREFIX))) {
+    const dir = path.join(tmpRoot, name);
     const owner = Number(fs.readFileSync(path.join(dir, 'owner.pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
     if (owner && isAlive(owner)) continue;
     for (const c of ['standby', 'primary']) stopCluster(bin, path.join(dir, c), 'immediate');
@@ -85,7 +88,7 @@ const lsn = (t: string) => {
 
 export async function startReplicaPair(bin: string): Promise<ReplicaPair> {
   removeLeftovers(bin);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
+  const dir = fs.mkdtempSync(path.join(tmpRoot, PREFIX));
   fs.writeFileSync(path.join(dir, 'owner.pid'), String(process.pid));
   if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
   const primaryDir = path.join(dir, 'primary');
