@@ -70,7 +70,8 @@ function removeLeftovers(bin: string) {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on right now (the kernel's choice). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);

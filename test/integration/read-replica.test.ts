@@ -9,7 +9,7 @@ import { createPostgresDb } from '../../src/infra/db/postgres.db';
 import { createReadRouter } from '../../src/infra/db/read-replica';
 import { startService } from '../helpers/app';
 import { bytesFaceEngine } from '../helpers/fake-engine';
-import { findPostgresBin, startReplicaPair, type ReplicaPair } from '../helpers/replica-cluster';
+import { findPostgresBin, freePort, startReplicaPair, type ReplicaPair } from '../helpers/replica-cluster';
 
 /**
  * DATABASE_READ_URL against a real streaming replica: the test builds its own primary and hot-standby clusters (never the
@@ -231,6 +231,31 @@ describeReplica('read replica on a real streaming hot standby', () => {
     const before = await reads(loose, 'replica');
     expect((await subjectIds(loose)).sort()).toEqual([subjectA, subjectB].sort());
     expect(await reads(loose, 'replica')).toBeGreaterThan(before);
+  });
+
+  it('starts with a replica that is not there (nothing listening at DATABASE_READ_URL): ready, every read from the primary', async () => {
+    const nowhere = new URL(pair.replicaUrl);
+    nowhere.port = String(await freePort());
+    const absent = await createPostgresDb(nowhere.toString(), 2, { connectNow: false, connectionTimeoutMillis: 2000 });
+    const logs: Log[] = [];
+    const svc = await startService(primary, {
+      env: { DATABASE_URL: pair.primaryUrl, DATABASE_READ_URL: nowhere.toString() },
+      replica: absent,
+      engine: bytesFaceEngine(),
+      logger: capture(logs),
+    });
+    try {
+      await svc.startEngine();
+      await until('the replica is seen down', async () => (await svc.replica!.check()).state === 'down');
+      expect((await request(svc.app).get('/readyz').expect(200)).body).toMatchObject({ status: 'ready', checks: { replica: false }, replica: { state: 'down', lagMs: null } });
+      expect((await subjectIds(svc)).sort()).toEqual([subjectA, subjectB].sort());
+      await request(svc.app).get('/v1/audit/verify').set('Authorization', auditor).expect(200);
+      expect(await reads(svc, 'replica')).toBe(0);
+      expect(warnings(logs, 'down')).toHaveLength(1);
+    } finally {
+      await svc.close();
+      await absent.close();
+    }
   });
 
   it('never reads from a server that is not a standby (a promoted replica or the primary itself)', async () => {

@@ -75,6 +75,12 @@ export function parseLsn(text: string): bigint {
 const MAX_SAMPLES = 10_000;
 /** A statement on the standby cancelled because replay needed its rows (max_standby_streaming_delay): retry on the primary. */
 const RECOVERY_CONFLICT = '40001';
+/**
+ * SQLSTATE classes that say the replica, not the statement, is the problem: connection (08), authorization (28, a rotated
+ * password), database missing (3D), resources (53), operator intervention (57), system (58). A statement error (bad input)
+ * would fail on the primary too and is passed on unchanged.
+ */
+const REPLICA_FAULT_CLASSES = new Set(['08', '28', '3D', '53', '57', '58']);
 
 export function createReadRouter(o: ReadRouterOptions): ReadRouter {
   const clock = o.clock ?? Date.now;
@@ -168,7 +174,7 @@ export function createReadRouter(o: ReadRouterOptions): ReadRouter {
     return running;
   };
 
-  const isReplicaFailure = (e: unknown) => e instanceof DatabaseUnavailableError || sqlState(e) === RECOVERY_CONFLICT;
+  const replicaFault = (e: unknown) => e instanceof DatabaseUnavailableError || REPLICA_FAULT_CLASSES.has(sqlState(e)?.slice(0, 2) ?? '');
 
   return {
     reader(): Queryable {
@@ -179,10 +185,11 @@ export function createReadRouter(o: ReadRouterOptions): ReadRouter {
           try {
             return await fn(o.replica);
           } catch (e) {
-            if (!isReplicaFailure(e)) throw e;
+            const fault = replicaFault(e);
+            if (!fault && sqlState(e) !== RECOVERY_CONFLICT) throw e;
             onReplica = false;
-            // A lost connection takes the replica out until a check reaches it again; a recovery conflict only moves this read.
-            if (e instanceof DatabaseUnavailableError) settle('down', e);
+            // A fault takes the replica out until a check reaches it again; a recovery conflict only moves this read.
+            if (fault) settle('down', e);
             o.onRead?.('primary');
           }
         }
