@@ -34,7 +34,8 @@ export async function createPostgresDb(url: string, poolSize: number, opts: Post
       down = true;
       opts.logger?.error({ err: { message: (e as Error)?.message, code: (e as { code?: string })?.code } }, 'database unavailable');
     }
-    return new DatabaseUnavailableError();
+    // The driver's error rides along as `cause` for logs (never in a response body).
+    return Object.assign(new DatabaseUnavailableError(), { cause: e });
   };
   const answered = () => {
     if (down) {

@@ -86,7 +86,8 @@ export function createReadRouter(o: ReadRouterOptions): ReadRouter {
   const clock = o.clock ?? Date.now;
   const interval = o.checkIntervalMs ?? Math.min(1000, Math.max(50, Math.floor(o.maxLagMs / 2)));
   let state: ReplicaState = 'lagging';
-  let logged: ReplicaState = 'ok';
+  /** The state last logged; null before the first check (a replica that is fine from the start is not worth a line). */
+  let logged: ReplicaState | null = null;
   /** Primary WAL positions with the time just before each was read, oldest first, none yet replayed by the replica. */
   let samples: Array<{ at: number; lsn: bigint }> = [];
   /** The newest sample time whose position the replica has replayed: its staleness is at most now − anchor. */
@@ -112,14 +113,16 @@ export function createReadRouter(o: ReadRouterOptions): ReadRouter {
     if (now === logged) return;
     const was = logged;
     logged = now;
-    if (now === 'ok') o.logger?.info({ replica: now, was, lagMs: lagNow() }, 'read replica in use again');
-    else {
-      const e = err as { message?: string; code?: string } | undefined;
-      o.logger?.warn(
-        { replica: now, was, lagMs: lagNow(), maxLagMs: o.maxLagMs, ...(e ? { err: { message: e.message, code: e.code } } : {}) },
-        'read replica not used; reads go to the primary',
-      );
+    if (now === 'ok') {
+      if (was !== null) o.logger?.info({ replica: now, was, lagMs: lagNow() }, 'read replica in use again');
+      return;
     }
+    // The driver's error behind the 503-style wrapper says what is wrong (refused, authentication, timeout).
+    const e = ((err as { cause?: unknown } | undefined)?.cause ?? err) as { message?: string; code?: string } | undefined;
+    o.logger?.warn(
+      { replica: now, ...(was ? { was } : {}), lagMs: lagNow(), maxLagMs: o.maxLagMs, ...(e ? { err: { message: e.message, code: e.code } } : {}) },
+      'read replica not used; reads go to the primary',
+    );
   };
 
   async function measure(): Promise<ReplicaStatus> {
