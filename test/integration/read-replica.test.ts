@@ -74,6 +74,7 @@ describeReplica('read replica on a real streaming hot standby', () => {
   let subjectA: string;
   let subjectB: string;
   let searchId: string;
+  let watchlistId: string;
 
   const capture = (into: Log[]) => pino({ level: 'info' }, { write: (s: string) => void into.push(JSON.parse(s)) });
   const service = (maxLagMs: number, logs: Log[]) =>
@@ -112,8 +113,8 @@ describeReplica('read replica on a real streaming hot standby', () => {
 
   const reads = async (svc: Svc, target: 'replica' | 'primary') =>
     (await svc.metrics.dbReads.get()).values.find((v) => v.labels.target === target)?.value ?? 0;
-  const subjectIds = async (svc: Svc) =>
-    ((await request(svc.app).get('/v1/subjects?limit=100').set('Authorization', enroller).expect(200)).body.items as Array<{ id: string }>).map((s) => s.id);
+  const subjectIds = async (svc: Svc, auth = enroller) =>
+    ((await request(svc.app).get('/v1/subjects?limit=100').set('Authorization', auth).expect(200)).body.items as Array<{ id: string }>).map((s) => s.id);
   const createSubject = async (name: string) =>
     (await request(loose.app).post('/v1/subjects').set('Authorization', enroller).send({ displayName: name, category: 'fraud', watchlist: 'wl', legalBasis: 'test' }).expect(201)).body.id as string;
   const usable = (svc: Svc) => until('the replica is in use', async () => (await svc.replica!.check()).usable);
@@ -121,7 +122,7 @@ describeReplica('read replica on a real streaming hot standby', () => {
   const recoveries = (logs: Log[]) => logs.filter((l) => l.msg === 'read replica in use again');
 
   it('serves listings from the replica and by-id reads from the primary: with replay paused, a new subject is missing from the list but its GET by id answers at once', async () => {
-    await loose.watchlist('bank-a', 'wl');
+    watchlistId = await loose.watchlist('bank-a', 'wl');
     subjectA = await createSubject('A');
     await pair.waitReplayed();
     await usable(loose);
@@ -231,6 +232,30 @@ describeReplica('read replica on a real streaming hot standby', () => {
     const before = await reads(loose, 'replica');
     expect((await subjectIds(loose)).sort()).toEqual([subjectA, subjectB].sort());
     expect(await reads(loose, 'replica')).toBeGreaterThan(before);
+  });
+
+  it('lists subjects from the replica only within the watchlists the primary allows: a grant revoked while replay is paused hides them at once', async () => {
+    const owner = { keyId: 'owner-bank-a', roles: ['admin' as const], organization: 'bank-a' };
+    const grant = await loose.watchlists.grant(owner, watchlistId, { organization: 'bank-b', access: 'search' });
+    const partner = (await loose.key(['enroller'], 'bank-b')).auth;
+    await pair.waitReplayed();
+    await usable(loose);
+    expect((await subjectIds(loose, partner)).sort()).toEqual([subjectA, subjectB].sort());
+
+    await replicaSql.query('SELECT pg_wal_replay_pause()');
+    try {
+      await until('replay is paused', async () => (await replicaSql.query(`SELECT pg_get_wal_replay_pause_state() = 'paused' AS p`)).rows[0].p);
+      await loose.watchlists.revoke(owner, watchlistId, grant.id);
+      // The replica still has the grant live; the listing is served there, but only within the primary's answer (none).
+      const live = (await replicaSql.query('SELECT revoked_at IS NULL AS live FROM watchlist_grant WHERE id = $1', [grant.id])).rows[0].live;
+      expect(live).toBe(true);
+      const before = await reads(loose, 'replica');
+      expect(await subjectIds(loose, partner)).toEqual([]);
+      expect(await reads(loose, 'replica')).toBeGreaterThan(before);
+      expect((await subjectIds(loose)).sort()).toEqual([subjectA, subjectB].sort());
+    } finally {
+      await replicaSql.query('SELECT pg_wal_replay_resume()');
+    }
   });
 
   it('starts with a replica that is not there (nothing listening at DATABASE_READ_URL): ready, every read from the primary', async () => {
