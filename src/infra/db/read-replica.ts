@@ -3,10 +3,18 @@ import type { Db, Queryable, QueryResult } from './db';
 import { sqlState } from './sqlstate';
 
 /**
- * Read routing to a PostgreSQL hot standby (DATABASE_READ_URL). Which reads may go there is decided by the services (see
- * docs/SCALING.md "Read replicas"): every transaction, every write, the kNN of searches and verifications (they run in the
- * transaction that appends their audit event), authorization reads and single-record reads stay on the primary. This module
- * only answers "may this read go to the replica now?" and falls back to the primary when it may not.
+ * Read routing to a PostgreSQL hot standby (DATABASE_READ_URL). Which reads may go there is decided by the services through
+ * their `reads` dependency (docs/SCALING.md "Read replicas" has the full table):
+ *
+ *   primary  every write and transaction; the kNN of searches and verifications (read under the audit append lock in the
+ *            transaction that appends their event: the event's seq/prevHash describe exactly the gallery searched, and an
+ *            erasure or revocation counts from the moment it is acknowledged); authentication and watchlist access (a revoked
+ *            key or grant stops on the next request); reads by id and the review queue (read-your-writes); watchlist and key
+ *            lists (authorization data)
+ *   replica  search, subject (scope from the primary) and notice listings; oversight statistics; audit events, verify,
+ *            export and anchors (append-only, read by seq: a consistent prefix); the gallery-size metric
+ *
+ * This module only answers "may this read go to the replica now?" and falls back to the primary when it may not.
  *
  * Lag is measured against the primary, not from the standby's own view (a standby whose WAL stream is cut believes it is
  * up to date): each check reads the primary's WAL position L at time t and the standby's replayed position R. Whatever had
