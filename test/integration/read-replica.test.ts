@@ -211,6 +211,8 @@ describeReplica('read replica on a real streaming hot standby', () => {
   });
 
   it('keeps answering from the primary while the replica is stopped (no 503), logs the outage once when it starts and once when it ends', async () => {
+    // Counted from here: the first check may have met a standby still replaying the migrations (a 'lagging' line, then a recovery).
+    const [down0, up0] = [warnings(looseLogs, 'down').length, recoveries(looseLogs).length];
     await replicaSql.end();
     pair.stopReplica();
     for (let i = 0; i < 3; i++) {
@@ -221,14 +223,14 @@ describeReplica('read replica on a real streaming hot standby', () => {
     await until('the loose service sees the replica down', async () => (await loose.replica!.check()).state === 'down');
     const ready = await request(loose.app).get('/readyz').expect(200);
     expect(ready.body).toMatchObject({ status: 'ready', checks: { database: true, replica: false }, replica: { state: 'down' } });
-    expect(warnings(looseLogs, 'down')).toHaveLength(1);
-    expect(recoveries(looseLogs)).toHaveLength(0);
+    expect(warnings(looseLogs, 'down')).toHaveLength(down0 + 1);
+    expect(recoveries(looseLogs)).toHaveLength(up0);
 
     pair.startReplica();
     replicaSql = await pair.replicaAdmin();
     await usable(loose);
-    expect(recoveries(looseLogs)).toHaveLength(1);
-    expect(warnings(looseLogs, 'down')).toHaveLength(1);
+    expect(recoveries(looseLogs)).toHaveLength(up0 + 1);
+    expect(warnings(looseLogs, 'down')).toHaveLength(down0 + 1);
     const before = await reads(loose, 'replica');
     expect((await subjectIds(loose)).sort()).toEqual([subjectA, subjectB].sort());
     expect(await reads(loose, 'replica')).toBeGreaterThan(before);
