@@ -97,6 +97,8 @@ export async function compose(opts: ComposeOptions) {
   }
   /** The reader for replica-eligible reads (docs/SCALING.md "Read replicas" has the table); the primary without a replica. */
   const reads = (): Queryable => router?.reader() ?? db;
+  /** What the services get: without a replica nothing, so they read exactly as they always have. */
+  const replicaReads = router ? reads : undefined;
   const cipher = createImageCipher(
     resolveImageKey({ configured: config.secrets.encryptionKey, embedded: db.kind === 'pglite', dataDir: config.dataDir }),
   );
@@ -107,11 +109,11 @@ export async function compose(opts: ComposeOptions) {
   };
   const watchlistRepo = createWatchlistRepo();
   const access = createWatchlistAccess({ watchlists: watchlistRepo });
-  const subjects = createSubjectService({ db, subjects: subjectRepo, faces, audit, cipher, engine: requireEngine, enrolMinQuality: config.matching.enrolMinQuality, access, reads });
+  const subjects = createSubjectService({ db, subjects: subjectRepo, faces, audit, cipher, engine: requireEngine, enrolMinQuality: config.matching.enrolMinQuality, access, reads: replicaReads });
   const watchlists = createWatchlistService({ db, watchlists: watchlistRepo, audit, access, eraseSubject: (p, id) => subjects.erase(p, id) });
   const noticeRepo = createNoticeRepo();
   const webhookRepo = createWebhookRepo();
-  const notices = createNoticeService({ db, notices: noticeRepo, webhooks: webhookRepo, audit, cipher, reads });
+  const notices = createNoticeService({ db, notices: noticeRepo, webhooks: webhookRepo, audit, cipher, reads: replicaReads });
   const webhookWorker = createWebhookWorker({ db, webhooks: webhookRepo, cipher, ...opts.webhooks });
   const searchRepo = createSearchRepo();
   const reviewRepo = createReviewRepo();
@@ -142,10 +144,10 @@ export async function compose(opts: ComposeOptions) {
     onSearch: (mode) => metrics.searches.inc({ mode }),
     storeProbeCrop: probeFaces.store,
     clock: opts.now,
-    reads,
+    reads: replicaReads,
   });
 
-  const auditService = createAuditService({ db, audit, anchors: createAnchorRepo(), reads });
+  const auditService = createAuditService({ db, audit, anchors: createAnchorRepo(), reads: replicaReads });
   const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, keys: keyRepo, audit, subjects: subjectRepo });
   const orNull = async (f: () => Promise<{ bytes: Buffer }>) => {
     try {
@@ -165,7 +167,7 @@ export async function compose(opts: ComposeOptions) {
       candidate: (p, id, faceIndex, rank) => orNull(() => probeFaces.candidateImage(p, id, faceIndex, rank)),
     },
   });
-  const oversight = createOversightService({ db, stats: createStatsRepo(), reads });
+  const oversight = createOversightService({ db, stats: createStatsRepo(), reads: replicaReads });
 
   const app = buildApp({
     config,
