@@ -176,14 +176,14 @@ export async function compose(opts: ComposeOptions) {
     metrics,
     keys,
     consoleDir: opts.consoleDir,
+    replica: router ? () => router!.status() : undefined,
     readiness: [
+      // Reported, never required: while the replica is down or lagging its reads go to the primary.
+      ...(router ? [{ name: 'replica', required: false, check: async () => router!.status().usable }] : []),
       { name: 'database', check: async () => (await db.query('SELECT 1')).rowCount === 1 },
       { name: 'migrations', check: async () => (migrated ||= await isMigrated(db)) },
       { name: 'models', check: async () => engine !== null },
-      // Reported, never required: while the replica is down or lagging its reads go to the primary.
-      ...(router ? [{ name: 'replica', required: false, check: async () => router!.status().usable }] : []),
     ],
-    replica: router ? () => router!.status() : undefined,
     mountV1(v1, openapi) {
       const uploadBytes = config.limits.uploadBytes;
       v1.use('/watchlists', watchlistsRouter(watchlists, openapi));
@@ -271,9 +271,9 @@ export async function compose(opts: ComposeOptions) {
     async close() {
       if (retentionTimer) clearInterval(retentionTimer);
       retentionTimer = null;
-      await router?.close();
       await engine?.close();
       engine = null;
+      await router?.close();
     },
   };
 }
