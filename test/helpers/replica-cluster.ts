@@ -7,7 +7,7 @@ import pg from 'pg';
 import { isAlive } from '../../src/infra/db/data-dir-lock';
 
 /**
- * A throw-away PostgreSQL primary and a streaming hot standby of it, each its own cluster on a free port under a temp folder
+ * A throw-away PostgreSQL primary and a streaming hot standby of it (and an unrelated third cluster), each its own cluster on a free port under a temp folder
  * (the machine's own cluster is never touched). Built from the server binaries of the newest PostgreSQL installed with
  * pgvector: initdb, pg_ctl, pg_basebackup -R. Run as the `postgres` user when the tests run as root (initdb refuses root).
  *
@@ -15,10 +15,13 @@ import { isAlive } from '../../src/infra/db/data-dir-lock';
  * runs whose process is gone (each folder records its owner's pid), never those of a run still alive.
  */
 const PREFIX = 'facematch-replica-';
+const CLUSTERS = ['standby', 'primary', 'other'];
 
 export interface ReplicaPair {
   primaryUrl: string;
   replicaUrl: string;
+  /** A third cluster, initdb'd on its own: a primary that the standby does not follow. */
+  otherUrl: string;
   /** Superuser connections for the test's own checks (replay pause/resume, pg_stat_statements). */
   primaryAdmin(): Promise<pg.Client>;
   replicaAdmin(): Promise<pg.Client>;
@@ -65,7 +68,7 @@ function removeLeftovers(bin: string) {
     const dir = path.join(tmpRoot, name);
     const owner = Number(fs.readFileSync(path.join(dir, 'owner.pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
     if (owner && isAlive(owner)) continue;
-    for (const c of ['standby', 'primary']) stopCluster(bin, path.join(dir, c), 'immediate');
+    for (const c of CLUSTERS) stopCluster(bin, path.join(dir, c), 'immediate');
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -94,7 +97,8 @@ export async function startReplicaPair(bin: string): Promise<ReplicaPair> {
   if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
   const primaryDir = path.join(dir, 'primary');
   const standbyDir = path.join(dir, 'standby');
-  const [primaryPort, replicaPort] = [await freePort(), await freePort()];
+  const otherDir = path.join(dir, 'other');
+  const [primaryPort, replicaPort, otherPort] = [await freePort(), await freePort(), await freePort()];
   const settings = (port: number) =>
     [
       `port = ${port}`,
@@ -129,8 +133,11 @@ export async function startReplicaPair(bin: string): Promise<ReplicaPair> {
     run(bin, 'pg_basebackup', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', standbyDir, '-R', '-X', 'stream', '--checkpoint=fast']);
     fs.appendFileSync(path.join(standbyDir, 'postgresql.conf'), `port = ${replicaPort}\n`);
     run(bin, 'pg_ctl', ['-D', standbyDir, '-l', path.join(dir, 'standby.log'), '-w', 'start']);
+    run(bin, 'initdb', ['-D', otherDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    fs.appendFileSync(path.join(otherDir, 'postgresql.conf'), settings(otherPort));
+    run(bin, 'pg_ctl', ['-D', otherDir, '-l', path.join(dir, 'other.log'), '-w', 'start']);
   } catch (e) {
-    for (const c of [standbyDir, primaryDir]) stopCluster(bin, c, 'immediate');
+    for (const c of CLUSTERS) stopCluster(bin, path.join(dir, c), 'immediate');
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
   }
@@ -146,6 +153,7 @@ export async function startReplicaPair(bin: string): Promise<ReplicaPair> {
   return {
     primaryUrl: url(primaryPort),
     replicaUrl: url(replicaPort),
+    otherUrl: `postgres://postgres@127.0.0.1:${otherPort}/postgres`,
     primaryAdmin: () => client(primaryPort),
     replicaAdmin: () => client(replicaPort),
     stopReplica: () => stopCluster(bin, standbyDir, 'fast'),
@@ -168,7 +176,7 @@ export async function startReplicaPair(bin: string): Promise<ReplicaPair> {
       }
     },
     destroy() {
-      for (const c of [standbyDir, primaryDir]) stopCluster(bin, c, 'fast');
+      for (const c of CLUSTERS) stopCluster(bin, path.join(dir, c), 'fast');
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

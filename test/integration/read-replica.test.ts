@@ -285,13 +285,18 @@ describeReplica('read replica on a real streaming hot standby', () => {
     }
   });
 
-  it('never reads from a server that is not a standby (a promoted replica or the primary itself)', async () => {
-    const notStandby = await createPostgresDb(pair.primaryUrl, 1);
+  it('never reads from a server that is not a standby of this primary (the primary itself, a promoted replica, another cluster\'s standby)', async () => {
+    const itself = await createPostgresDb(pair.primaryUrl, 1);
+    const other = await createPostgresDb(pair.otherUrl, 1);
     try {
-      const router = createReadRouter({ primary, replica: notStandby, maxLagMs: 1000 });
+      const router = createReadRouter({ primary, replica: itself, maxLagMs: 1000 });
       expect(await router.check()).toMatchObject({ state: 'not_standby', usable: false });
+      // Seen from an unrelated primary, our standby is in recovery but its WAL positions mean nothing: never used.
+      const foreign = createReadRouter({ primary: other, replica: replicaDb, maxLagMs: 3_600_000 });
+      for (let i = 0; i < 3; i++) expect(await foreign.check()).toMatchObject({ state: 'not_standby', usable: false });
     } finally {
-      await notStandby.close();
+      await itself.close();
+      await other.close();
     }
   });
 });

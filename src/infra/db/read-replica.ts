@@ -31,7 +31,10 @@ export type ReplicaState =
   | 'lagging'
   /** Connection refused, lost or timed out. */
   | 'down'
-  /** The URL points at a server that is not in recovery (a primary, or a promoted standby): never used for reads. */
+  /**
+   * The URL points at a server that is not in recovery (a primary, or a promoted standby), or at a standby of another cluster
+   * (its system identifier differs from the primary's): never used for reads.
+   */
   | 'not_standby'
   /** The primary could not be asked for its WAL position, so the lag cannot be measured. */
   | 'unknown';
@@ -79,10 +82,15 @@ export function parseLsn(text: string): bigint {
   return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
 }
 
-/** Samples kept while the replica is behind: beyond this many the oldest go, and the lag becomes unknown (→ primary). */
+/**
+ * Samples kept while the replica is behind: beyond this many the oldest go. The anchor already proven stays a valid bound,
+ * only a coarser one until the replica replays a kept sample.
+ */
 const MAX_SAMPLES = 10_000;
 /** A statement on the standby cancelled because replay needed its rows (max_standby_streaming_delay): retry on the primary. */
 const RECOVERY_CONFLICT = '40001';
+/** The cluster's identity, set by initdb and kept by every physical standby made from it (executable by every role). */
+const SYSTEM_ID = '(SELECT system_identifier::text FROM pg_control_system())';
 /**
  * SQLSTATE classes that say the replica, not the statement, is the problem: connection (08), authorization (28, a rotated
  * password), database missing (3D), resources (53), operator intervention (57), system (58). A statement error (bad input)
@@ -136,9 +144,11 @@ export function createReadRouter(o: ReadRouterOptions): ReadRouter {
   async function measure(): Promise<ReplicaStatus> {
     const at = clock();
     let primaryLsn: bigint;
+    let primaryId: string;
     try {
-      const r = await o.primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      const r = await o.primary.query<{ lsn: string; id: string }>(`SELECT pg_current_wal_lsn()::text AS lsn, ${SYSTEM_ID} AS id`);
       primaryLsn = parseLsn(r.rows[0]!.lsn);
+      primaryId = r.rows[0]!.id;
     } catch (e) {
       settle('unknown', e);
       return status();
@@ -146,10 +156,11 @@ export function createReadRouter(o: ReadRouterOptions): ReadRouter {
     let standby: boolean;
     let replayed: bigint | null;
     try {
-      const r = await o.replica.query<{ standby: boolean; replayed: string | null }>(
-        'SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS replayed',
+      const r = await o.replica.query<{ standby: boolean; replayed: string | null; id: string }>(
+        `SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS replayed, ${SYSTEM_ID} AS id`,
       );
-      standby = r.rows[0]!.standby;
+      // LSNs of two clusters are unrelated: only a standby of this primary (same system identifier) is comparable.
+      standby = r.rows[0]!.standby && r.rows[0]!.id === primaryId;
       replayed = r.rows[0]!.replayed === null ? null : parseLsn(r.rows[0]!.replayed);
     } catch (e) {
       settle('down', e);
@@ -162,10 +173,7 @@ export function createReadRouter(o: ReadRouterOptions): ReadRouter {
       return status();
     }
     samples.push({ at, lsn: primaryLsn });
-    if (samples.length > MAX_SAMPLES) {
-      samples = samples.slice(-MAX_SAMPLES);
-      anchor = null;
-    }
+    if (samples.length > MAX_SAMPLES) samples = samples.slice(-MAX_SAMPLES);
     if (replayed !== null) {
       let i = -1;
       for (let k = 0; k < samples.length && samples[k]!.lsn <= replayed; k++) i = k;
