@@ -11,7 +11,7 @@ import { securityHeaders } from './http/security-headers';
 import { requestContext } from './http/request-context';
 import { consoleRouter } from './http/console';
 import { keysRouter } from './http/routes/keys.routes';
-import { opsRouter, type ReadinessCheck } from './http/routes/ops.routes';
+import { opsRouter, type ReadinessCheck, type ReplicaDetail } from './http/routes/ops.routes';
 
 export interface AppDeps {
   config: Config;
@@ -19,6 +19,8 @@ export interface AppDeps {
   metrics: Metrics;
   keys: KeyService;
   readiness: ReadinessCheck[];
+  /** The read replica's routing state for /readyz, when DATABASE_READ_URL is set. */
+  replica?: () => ReplicaDetail;
   /** Mounts the domain routers under /v1 (subjects, searches, verify, audit …); given the OpenAPI registry to describe them. */
   mountV1?: (v1: express.Router, openapi: ReturnType<typeof createOpenApi>) => void;
   version?: string;
@@ -56,7 +58,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger));
   app.use(deps.metrics.middleware);
   const version = deps.version ?? '0.1.0';
-  app.use(opsRouter({ checks: deps.readiness, metrics: deps.metrics, openapi, version }));
+  app.use(opsRouter({ checks: deps.readiness, metrics: deps.metrics, openapi, version, replica: deps.replica }));
   // The document /openapi.json serves, for in-process readers (the contract check in the test helpers).
   app.locals.openapiDocument = () => openapi.document(version);
 

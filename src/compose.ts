@@ -25,7 +25,8 @@ import { watchlistsRouter } from './http/routes/watchlists.routes';
 import { createImageCipher, resolveImageKey } from './infra/crypto/image-cipher';
 import { createAnchorRepo } from './infra/db/anchor.repo';
 import { createAuditRepo } from './infra/db/audit.repo';
-import type { Db } from './infra/db/db';
+import type { Db, Queryable } from './infra/db/db';
+import { createReadRouter, type ReadRouter } from './infra/db/read-replica';
 import { createFaceRepo } from './infra/db/face.repo';
 import { createKeyRepo } from './infra/db/key.repo';
 import { isMigrated } from './infra/db/migrate';
@@ -56,6 +57,11 @@ export interface ComposeOptions {
   consoleDir?: string;
   /** Time source for probe-face retention and stored search times (tests move it forward); defaults to the wall clock. */
   now?: () => Date;
+  /**
+   * A hot standby of `db` (DATABASE_READ_URL), opened without connecting (it may be down at start). Listings, statistics and
+   * the auditor's reads use it while it is within `config.db.read.maxLagMs`; closed by whoever opened it.
+   */
+  replica?: Db;
 }
 
 /** The reader of a candidate's enrolled crop on behalf of someone allowed to read the search that proposed it. */
@@ -76,10 +82,27 @@ export async function compose(opts: ComposeOptions) {
   const keyRepo = createKeyRepo();
   const keys = createKeyService({ db, keys: keyRepo, audit });
   const calibration = createCalibrationStore(calibrationDirs(config.face.modelsDir));
+  let router: ReadRouter | null = null;
   const metrics = createMetrics({
     queueDepth: () => engine?.queueDepth() ?? 0,
-    galleryTemplates: async () => (migrated ? faces.countTemplates(db) : 0),
+    // A count over the whole gallery on every scrape: replica work.
+    galleryTemplates: async () => (migrated ? faces.countTemplates(reads()) : 0),
+    replica: opts.replica ? () => router?.status() ?? null : undefined,
   });
+  if (opts.replica) {
+    router = createReadRouter({
+      primary: db,
+      replica: opts.replica,
+      maxLagMs: config.db.read?.maxLagMs ?? 1000,
+      logger,
+      onRead: (target) => metrics.dbReads.inc({ target }),
+    });
+    router.start();
+  }
+  /** The reader for replica-eligible reads (docs/SCALING.md "Read replicas" has the table); the primary without a replica. */
+  const reads = (): Queryable => router?.reader() ?? db;
+  /** What the services get: without a replica nothing, so they read exactly as they always have. */
+  const replicaReads = router ? reads : undefined;
   const cipher = createImageCipher(
     resolveImageKey({ configured: config.secrets.encryptionKey, embedded: db.kind === 'pglite', dataDir: config.dataDir }),
   );
@@ -90,11 +113,11 @@ export async function compose(opts: ComposeOptions) {
   };
   const watchlistRepo = createWatchlistRepo();
   const access = createWatchlistAccess({ watchlists: watchlistRepo });
-  const subjects = createSubjectService({ db, subjects: subjectRepo, faces, audit, cipher, engine: requireEngine, enrolMinQuality: config.matching.enrolMinQuality, access });
+  const subjects = createSubjectService({ db, subjects: subjectRepo, faces, audit, cipher, engine: requireEngine, enrolMinQuality: config.matching.enrolMinQuality, access, reads: replicaReads });
   const watchlists = createWatchlistService({ db, watchlists: watchlistRepo, audit, access, eraseSubject: (p, id) => subjects.erase(p, id) });
   const noticeRepo = createNoticeRepo();
   const webhookRepo = createWebhookRepo();
-  const notices = createNoticeService({ db, notices: noticeRepo, webhooks: webhookRepo, audit, cipher });
+  const notices = createNoticeService({ db, notices: noticeRepo, webhooks: webhookRepo, audit, cipher, reads: replicaReads });
   const webhookWorker = createWebhookWorker({ db, webhooks: webhookRepo, cipher, ...opts.webhooks });
   const searchRepo = createSearchRepo();
   const reviewRepo = createReviewRepo();
@@ -125,9 +148,10 @@ export async function compose(opts: ComposeOptions) {
     onSearch: (mode) => metrics.searches.inc({ mode }),
     storeProbeCrop: probeFaces.store,
     clock: opts.now,
+    reads: replicaReads,
   });
 
-  const auditService = createAuditService({ db, audit, anchors: createAnchorRepo() });
+  const auditService = createAuditService({ db, audit, anchors: createAnchorRepo(), reads: replicaReads });
   const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, keys: keyRepo, audit, subjects: subjectRepo });
   const orNull = async (f: () => Promise<{ bytes: Buffer }>) => {
     try {
@@ -147,7 +171,7 @@ export async function compose(opts: ComposeOptions) {
       candidate: (p, id, faceIndex, rank) => orNull(() => probeFaces.candidateImage(p, id, faceIndex, rank)),
     },
   });
-  const oversight = createOversightService({ db, stats: createStatsRepo() });
+  const oversight = createOversightService({ db, stats: createStatsRepo(), reads: replicaReads });
 
   const app = buildApp({
     config,
@@ -162,7 +186,10 @@ export async function compose(opts: ComposeOptions) {
     metrics,
     keys,
     consoleDir: opts.consoleDir,
+    replica: router ? () => router!.status() : undefined,
     readiness: [
+      // Reported, never required: while the replica is down or lagging its reads go to the primary.
+      ...(router ? [{ name: 'replica', required: false, check: async () => router!.status().usable }] : []),
       { name: 'database', check: async () => (await db.query('SELECT 1')).rowCount === 1 },
       { name: 'migrations', check: async () => (migrated ||= await isMigrated(db)) },
       { name: 'models', check: async () => engine !== null },
@@ -200,6 +227,8 @@ export async function compose(opts: ComposeOptions) {
     webhookWorker,
     probeFaces,
     metrics,
+    /** The read-replica router (null without DATABASE_READ_URL): its status, and check() to measure the lag now. */
+    replica: router as ReadRouter | null,
     async startEngine(): Promise<FaceEngine> {
       const factory =
         opts.engineFactory ??
@@ -270,6 +299,7 @@ export async function compose(opts: ComposeOptions) {
       await retentionRun;
       await engine?.close();
       engine = null;
+      await router?.close();
     },
   };
 }

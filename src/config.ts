@@ -17,6 +17,10 @@ const schema = z.object({
   /** Unset → the embedded PGlite database under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_SIZE: intFrom(10, 1, 200),
+  /** A PostgreSQL hot standby of DATABASE_URL for read-only work (docs/SCALING.md "Read replicas"); needs DATABASE_URL. */
+  DATABASE_READ_URL: z.string().url().optional(),
+  /** Reads go to the primary while the replica's staleness bound exceeds this (or while it is down). */
+  DATABASE_READ_MAX_LAG_MS: intFrom(1000, 50, 3_600_000),
   /** false: never change the schema (the role may not); refuse to start while `npm run migrate` has migrations to apply. */
   MIGRATE_ON_START: z.enum(['true', 'false']).default('true'),
   DATA_DIR: z.string().default('./data'),
@@ -81,6 +85,11 @@ const schema = z.object({
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
     .optional(),
+}).superRefine((e, ctx) => {
+  // The embedded PGlite lives in this process and has no standby: a read URL beside it would be a second, unrelated database.
+  if (e.DATABASE_READ_URL && !e.DATABASE_URL) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['DATABASE_READ_URL'], message: 'needs DATABASE_URL: read replicas are for PostgreSQL, the embedded PGlite database has none' });
+  }
 });
 
 export type Env = z.infer<typeof schema>;
@@ -95,7 +104,13 @@ export interface Config {
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
   };
-  readonly db: { readonly url?: string; readonly poolSize: number; readonly migrateOnStart: boolean };
+  readonly db: {
+    readonly url?: string;
+    readonly poolSize: number;
+    readonly migrateOnStart: boolean;
+    /** A hot standby for read-only work, and the staleness beyond which reads go back to the primary. */
+    readonly read?: { readonly url: string; readonly maxLagMs: number };
+  };
   readonly dataDir: string;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly limits: {
@@ -158,7 +173,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       headersTimeoutMs: Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS),
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     },
-    db: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrateOnStart: e.MIGRATE_ON_START === 'true' },
+    db: {
+      url: e.DATABASE_URL,
+      poolSize: e.DATABASE_POOL_SIZE,
+      migrateOnStart: e.MIGRATE_ON_START === 'true',
+      read: e.DATABASE_READ_URL ? { url: e.DATABASE_READ_URL, maxLagMs: e.DATABASE_READ_MAX_LAG_MS } : undefined,
+    },
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE, unauthenticatedPerMinute: e.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE, rateStore: e.RATE_LIMIT_STORE },

@@ -4,6 +4,7 @@ import { compose } from './compose';
 import { createHttpServer } from './http/server';
 import { prepareSchema } from './infra/db/migrate';
 import { openDb } from './infra/db/open';
+import { createPostgresDb } from './infra/db/postgres.db';
 
 /**
  * Composition root: config → database → migrations under a lock (or, MIGRATE_ON_START=false, the check that they ran) → API
@@ -15,13 +16,19 @@ async function main() {
   const logger = pino({ level: config.logLevel, base: { service: 'facematch' } });
   const db = await openDb({ url: config.db.url, poolSize: config.db.poolSize, dataDir: config.dataDir, logger });
   logger.info({ database: db.kind }, 'database connected');
+  // The read replica is opened without connecting: one that is down at start must not stop the service (reads use the primary
+  // until it answers within its lag bound). An unreachable host fails a connection attempt after 2 s instead of hanging reads.
+  const replica = config.db.read
+    ? await createPostgresDb(config.db.read.url, config.db.poolSize, { connectNow: false, connectionTimeoutMillis: 2000 })
+    : undefined;
+  if (config.db.read) logger.info({ maxLagMs: config.db.read.maxLagMs }, 'read replica configured');
 
   // Migrations (or the check that they were applied) and the key bootstrap come before listening: /v1 never answers on a
   // schema that is not there yet. /healthz then answers while the models load; /readyz turns green after.
   const applied = await prepareSchema(db, { migrate: config.db.migrateOnStart });
   logger.info({ applied }, config.db.migrateOnStart ? 'migrations applied' : 'schema is up to date');
 
-  const system = await compose({ config, db, logger });
+  const system = await compose({ config, db, logger, replica });
   const boot = await system.keys.bootstrap(config.secrets.bootstrapAdminKey);
   if (boot?.generated) {
     // Printed once, on the first start with an empty key table; only its hash is stored.
@@ -66,6 +73,7 @@ async function main() {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await system.webhookWorker.drain();
     await system.close();
+    await replica?.close();
     await db.close();
     logger.info('stopped');
     process.exit(0);

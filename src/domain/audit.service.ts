@@ -1,7 +1,7 @@
 import type { AnchorRepo } from '../infra/db/anchor.repo';
 import type { AuditRepo } from '../infra/db/audit.repo';
 import { auditSeqRange } from '../infra/db/audit-window.repo';
-import type { Db } from '../infra/db/db';
+import type { Db, Queryable } from '../infra/db/db';
 import type { Principal } from './api-key';
 import { ChainVerifier, type AuditActor, type AuditEvent, type ChainVerification } from './audit-chain';
 import { AppError, ForbiddenError } from './errors';
@@ -33,8 +33,19 @@ export type VerifyResult = ChainVerification & {
  * belongs to its organization; verifying, exporting and anchoring the whole chain is for `*` auditors (a filtered chain
  * cannot be verified, so it is not offered).
  */
-export function createAuditService(d: { db: Db; audit: AuditRepo; anchors: AnchorRepo; clock?: () => number }) {
+export function createAuditService(d: {
+  db: Db;
+  audit: AuditRepo;
+  anchors: AnchorRepo;
+  clock?: () => number;
+  /**
+   * Where the auditor's reads go (a read replica within its lag bound, else the primary): the chain is append-only and read by
+   * seq, so a replica serves a consistent prefix of it. Anchoring verifies and appends on the primary.
+   */
+  reads?: () => Queryable;
+}) {
   const { db, audit, anchors } = d;
+  const reads = d.reads ?? (() => db);
   const ms = d.clock ?? (() => performance.now());
 
   const requireWholeChain = (p: Principal) => {
@@ -48,12 +59,13 @@ export function createAuditService(d: { db: Db; audit: AuditRepo; anchors: Ancho
    * or whose hash differs from the event's at that seq makes the verification fail (firstBadSeq is the lowest such seq unless
    * the chain itself broke earlier).
    */
-  async function verifyChain(): Promise<VerifyResult> {
+  async function verifyChain(q: Queryable): Promise<VerifyResult> {
     const t0 = ms();
-    const anchored = new Map((await anchors.list(db, MAX_ANCHORS)).map((a) => [a.seq, a.hash]));
+    // Anchors first, then the chain, on one reader: every anchor read is then covered by the chain read after it.
+    const anchored = new Map((await anchors.list(q, MAX_ANCHORS)).map((a) => [a.seq, a.hash]));
     const seen = new Map<number, string>();
     const v = new ChainVerifier();
-    for await (const e of audit.iterate(db, { pageSize: PAGE })) {
+    for await (const e of audit.iterate(q, { pageSize: PAGE })) {
       v.push(e);
       if (anchored.has(e.seq)) seen.set(e.seq, e.hash);
     }
@@ -72,7 +84,7 @@ export function createAuditService(d: { db: Db; audit: AuditRepo; anchors: Ancho
 
   return {
     async events(p: Principal, q: EventQuery): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
-      const rows = await audit.list(db, {
+      const rows = await audit.list(reads(), {
         from: q.from,
         to: q.to,
         keyId: q.actor,
@@ -90,7 +102,7 @@ export function createAuditService(d: { db: Db; audit: AuditRepo; anchors: Ancho
     /** Recomputes every hash from genesis, streaming a page at a time. */
     async verify(p: Principal) {
       requireWholeChain(p);
-      return verifyChain();
+      return verifyChain(reads());
     },
 
     /**
@@ -99,13 +111,14 @@ export function createAuditService(d: { db: Db; audit: AuditRepo; anchors: Ancho
      */
     async *export(p: Principal, w: { from?: Date; to?: Date }): AsyncGenerator<AuditEvent> {
       requireWholeChain(p);
-      const range = await auditSeqRange(db, w);
+      const q = reads();
+      const range = await auditSeqRange(q, w);
       if (!range) return;
       // A full export starts at seq 1 even if the first event's time were out of order.
       let after = w.from ? range.first - 1 : 0;
       const last = w.to ? range.last : Number.MAX_SAFE_INTEGER;
       for (;;) {
-        const page = await audit.list(db, { afterSeq: after, limit: PAGE });
+        const page = await audit.list(q, { afterSeq: after, limit: PAGE });
         for (const e of page) {
           if (e.seq > last) return;
           yield e;
@@ -120,7 +133,7 @@ export function createAuditService(d: { db: Db; audit: AuditRepo; anchors: Ancho
      * seq/hash as the anchor. Whoever keeps {seq, hash} elsewhere can later prove that nothing up to seq changed.
      */
     async anchor(actor: AuditActor): Promise<{ seq: number; hash: string; at: string; verified: VerifyResult }> {
-      const verified = await verifyChain();
+      const verified = await verifyChain(db);
       if (!verified.ok) {
         throw new AppError('AUDIT_CHAIN_BROKEN', 409, `The audit chain does not verify (first bad seq ${verified.firstBadSeq}); not anchoring.`, verified);
       }
@@ -137,7 +150,7 @@ export function createAuditService(d: { db: Db; audit: AuditRepo; anchors: Ancho
 
     async anchors(p: Principal, limit: number) {
       requireWholeChain(p);
-      return anchors.list(db, limit);
+      return anchors.list(reads(), limit);
     },
   };
 }

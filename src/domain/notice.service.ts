@@ -1,5 +1,5 @@
 import type { AuditRepo } from '../infra/db/audit.repo';
-import type { Db } from '../infra/db/db';
+import type { Db, Queryable } from '../infra/db/db';
 import type { HitNotice, NoticeRepo } from '../infra/db/notice.repo';
 import type { WebhookRepo } from '../infra/db/webhook.repo';
 import type { ImageCipher } from '../infra/crypto/image-cipher';
@@ -15,11 +15,19 @@ export const noticeView = ({ organization: _owner, ...n }: HitNotice) => n;
 export const webhookSecretAad = (organization: string) => `webhook-secret:${organization}`;
 
 /** The hit-notice inbox and the organization's webhook. Tenant rule: an organization reads its own notices; `*` reads all. */
-export function createNoticeService(d: { db: Db; notices: NoticeRepo; webhooks: WebhookRepo; audit: AuditRepo; cipher: ImageCipher }) {
+export function createNoticeService(d: {
+  db: Db;
+  notices: NoticeRepo;
+  webhooks: WebhookRepo;
+  audit: AuditRepo;
+  cipher: ImageCipher;
+  /** Where the inbox may read (a read replica within its lag bound, else the primary); the webhook settings use `db`. */
+  reads?: () => Queryable;
+}) {
   const { db, notices, webhooks, audit } = d;
   return {
     async list(p: Principal, q: { cursor?: string; limit: number }) {
-      const rows = await notices.list(db, { organization: p.organization === '*' ? null : p.organization, after: decodeCursor(q.cursor), limit: q.limit + 1 });
+      const rows = await notices.list(d.reads?.() ?? db, { organization: p.organization === '*' ? null : p.organization, after: decodeCursor(q.cursor), limit: q.limit + 1 });
       const items = rows.slice(0, q.limit);
       const last = items[items.length - 1];
       return { items: items.map(noticeView), nextCursor: rows.length > q.limit && last ? encodeCursor({ createdAt: last.at, id: last.id }) : null };

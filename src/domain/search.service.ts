@@ -56,6 +56,11 @@ export interface SearchServiceDeps {
   /** When given, each probe face's aligned crop is kept (probe-face.service.ts), in the search's transaction. */
   storeProbeCrop?: (tx: Queryable, searchId: string, faceIndex: number, jpeg: Buffer, createdAt: string) => Promise<void>;
   clock?: () => Date;
+  /**
+   * Where listings may read (a read replica within its lag bound, else the primary). Searches, verifications (their kNN reads
+   * the gallery inside the transaction that appends their audit event) and `get` (read right after POST) use `db`.
+   */
+  reads?: () => Queryable;
 }
 
 const round = (x: number, digits = 6) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -65,6 +70,7 @@ const fmrRound = (x: number) => Number(x.toPrecision(3));
 export function createSearchService(d: SearchServiceDeps) {
   const now = d.clock ?? (() => new Date());
   const { db, faces, searches, audit } = d;
+  const reads = d.reads ?? (() => db);
 
   /** Stored candidates carry subject ids only; the current name and watchlist name are joined here (erased → null, erased: true). */
   async function withNames(result: StoredSearchResult): Promise<ShownSearchResult> {
@@ -332,7 +338,7 @@ export function createSearchService(d: SearchServiceDeps) {
     },
 
     async list(p: Principal, f: { from?: Date; to?: Date; caseRef?: string; cursor?: string; limit: number }) {
-      const rows = await searches.list(db, {
+      const rows = await searches.list(reads(), {
         organization: p.organization === '*' ? null : p.organization,
         from: f.from,
         to: f.to,

@@ -23,6 +23,8 @@ export interface SubjectServiceDeps {
   enrolMinQuality: number;
   access: WatchlistAccess;
   clock?: () => Date;
+  /** Where listings may read (a read replica within its lag bound, else the primary); everything else uses `db`. */
+  reads?: () => Queryable;
 }
 
 /** Subject fields as clients send them: `watchlist` is a name or id of one of the caller's organization's watchlists. */
@@ -75,8 +77,14 @@ export function createSubjectService(d: SubjectServiceDeps) {
     get: (p: Principal, id: string) => mustGet(db, p, id),
 
     async list(p: Principal, f: Omit<SubjectFilter, 'after' | 'visibleTo' | 'watchlistIds'> & { watchlist?: string; cursor?: string; due?: boolean }) {
-      const watchlistIds = f.watchlist ? await d.access.readableByRefs(db, p, [f.watchlist]) : undefined;
-      const rows = await subjects.list(db, {
+      // Which watchlists the caller may read is decided on the primary (a revoked grant stops at once); the page may then come
+      // from a replica, limited to those watchlists (a grant the replica has not replayed yet shows up within the lag bound).
+      const watchlistIds = f.watchlist
+        ? await d.access.readableByRefs(db, p, [f.watchlist])
+        : d.reads && p.organization !== '*'
+          ? await d.access.readableIds(db, p)
+          : undefined;
+      const rows = await subjects.list(d.reads?.() ?? db, {
         category: f.category,
         q: f.q,
         watchlistIds,

@@ -62,6 +62,11 @@ export function createWatchlistAccess(d: { watchlists: WatchlistRepo; clock?: ()
       return matchRefs(await watchlists.listAccessible(db, p.organization, ANY_GRANT, now(), p.organization === '*'), refs);
     },
 
+    /** Every watchlist the caller may read now (the scope of a subject listing served by a read replica). */
+    async readableIds(db: Queryable, p: Principal): Promise<string[]> {
+      return (await watchlists.listAccessible(db, p.organization, ANY_GRANT, now(), p.organization === '*')).map((w) => w.id);
+    },
+
     /** Every watchlist the caller may search in `mode` now (recorded with each search for oversight). */
     async searchableIds(db: Queryable, p: Principal, mode: string): Promise<string[]> {
       return (await watchlists.listAccessible(db, p.organization, mode, now())).map((w) => w.id);

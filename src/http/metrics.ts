@@ -3,7 +3,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { routeOf } from './request-context';
 
 /** One registry per app instance (no module-level singletons), exposed on /metrics in Prometheus text format. */
-export function createMetrics(opts: { queueDepth?: () => number; galleryTemplates?: () => Promise<number> } = {}) {
+export function createMetrics(
+  opts: {
+    queueDepth?: () => number;
+    galleryTemplates?: () => Promise<number>;
+    /** The read replica's routing state, when DATABASE_READ_URL is set (its metrics exist only then). */
+    replica?: () => { usable: boolean; lagMs: number | null } | null;
+  } = {},
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'facematch_' });
   const requests = new Counter({
@@ -60,9 +67,36 @@ export function createMetrics(opts: { queueDepth?: () => number; galleryTemplate
       if (opts.galleryTemplates) this.set(await opts.galleryTemplates());
     },
   });
+  const dbReads = new Counter({
+    name: 'facematch_db_reads_total',
+    help: 'Read operations that may use the read replica, by where they ran (a fallback from the replica counts once more as primary).',
+    labelNames: ['target'] as const,
+    registers: [registry],
+  });
+  if (opts.replica) {
+    const replica = opts.replica;
+    new Gauge({
+      name: 'facematch_db_replica_usable',
+      help: '1 while replica-eligible reads go to the read replica; 0 while it is down, lagging or not a standby (reads go to the primary).',
+      registers: [registry],
+      collect() {
+        this.set(replica()?.usable ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'facematch_db_replica_lag_seconds',
+      help: 'Upper bound on the read replica\'s staleness, measured against the primary\'s WAL position; NaN while unknown.',
+      registers: [registry],
+      collect() {
+        const lag = replica()?.lagMs;
+        this.set(lag === null || lag === undefined ? Number.NaN : lag / 1000);
+      },
+    });
+  }
 
   return {
     registry,
+    dbReads,
     inference,
     workerRestarts,
     rejections,

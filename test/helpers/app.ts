@@ -23,6 +23,8 @@ export async function startService(
     /** Time source for probe-face retention and stored search times. */
     now?: () => Date;
     consoleDir?: string;
+    /** A hot standby of `db` for replica-eligible reads (with DATABASE_READ_URL in env; the test closes it). */
+    replica?: Db;
   } = {},
 ) {
   // A fresh image key per service, as a PostgreSQL deployment must configure one (embedded mode would make its own).
@@ -43,6 +45,7 @@ export async function startService(
     webhooks: opts.webhooks,
     now: opts.now,
     consoleDir: opts.consoleDir,
+    replica: opts.replica,
   });
   if (opts.migrateFirst !== false) await system.keys.bootstrap(BOOTSTRAP_KEY);
   let keyCount = 0;

@@ -7,12 +7,22 @@ import type { OpenApi } from '../openapi';
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<boolean>;
+  /** false: reported in `checks` but never makes the service not ready (a read replica: reads fall back to the primary). */
+  required?: boolean;
 }
 
-/** Unauthenticated operational endpoints: liveness, readiness (every check must pass), Prometheus metrics, the contract and its readable page. */
-const readiness = z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.boolean()) });
+/** Why reads do or do not go to the read replica (DATABASE_READ_URL), when one is configured. */
+const replicaDetail = z.object({
+  state: z.enum(['ok', 'lagging', 'down', 'not_standby', 'unknown']),
+  lagMs: z.number().nullable(),
+  maxLagMs: z.number(),
+});
+export type ReplicaDetail = z.infer<typeof replicaDetail>;
 
-export function opsRouter(deps: { checks: ReadinessCheck[]; metrics: Metrics; openapi: OpenApi; version: string }): Router {
+/** Unauthenticated operational endpoints: liveness, readiness (every check must pass), Prometheus metrics, the contract and its readable page. */
+const readiness = z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.boolean()), replica: replicaDetail.optional() });
+
+export function opsRouter(deps: { checks: ReadinessCheck[]; metrics: Metrics; openapi: OpenApi; version: string; replica?: () => ReplicaDetail }): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -21,15 +31,20 @@ export function opsRouter(deps: { checks: ReadinessCheck[]; metrics: Metrics; op
     const results = await Promise.all(
       deps.checks.map(async (c) => {
         try {
-          return [c.name, await c.check()] as const;
+          return [c.name, await c.check(), c.required !== false] as const;
         } catch {
-          return [c.name, false] as const;
+          return [c.name, false, c.required !== false] as const;
         }
       }),
     );
-    const ok = results.every(([, v]) => v);
+    const ok = results.every(([, v, required]) => v || !required);
     if (!ok) res.setHeader('Retry-After', '5');
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+    const replica = deps.replica?.();
+    res.status(ok ? 200 : 503).json({
+      status: ok ? 'ready' : 'not_ready',
+      checks: Object.fromEntries(results.map(([name, v]) => [name, v])),
+      ...(replica ? { replica: { state: replica.state, lagMs: replica.lagMs, maxLagMs: replica.maxLagMs } } : {}),
+    });
   });
   r.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
@@ -46,7 +61,8 @@ export function opsRouter(deps: { checks: ReadinessCheck[]; metrics: Metrics; op
     {
       method: 'get',
       path: '/readyz',
-      summary: 'Readiness: database reachable and migrated, models loaded and warmed',
+      summary:
+        'Readiness: database reachable and migrated, models loaded and warmed. With a read replica, `checks.replica` and `replica` say whether reads use it; a replica that is down or lagging never makes the service not ready (reads go to the primary)',
       responses: {
         200: { description: 'Ready', schema: readiness },
         503: { description: 'Not ready (Retry-After); checks name what is not', schema: readiness },

@@ -13,7 +13,8 @@ function holderOf(file: string): number | null {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** True while a process with this pid exists (also one of another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -9,6 +9,10 @@ pg.types.setTypeParser(20, (v) => Number(v));
 export interface PostgresDbOptions {
   /** Told once when the database becomes unreachable and once when it answers again (not once per failed request). */
   logger?: { error(obj: object, msg: string): void; info(msg: string): void };
+  /** false: do not connect before returning (a read replica may be down when the service starts; it is checked later). */
+  connectNow?: boolean;
+  /** A connection attempt that takes longer fails (unreachable host); default: no limit (pg's default). */
+  connectionTimeoutMillis?: number;
 }
 
 /**
@@ -20,7 +24,7 @@ export interface PostgresDbOptions {
  * committed (except in the unknowable case of a connection lost while COMMIT itself was in flight).
  */
 export async function createPostgresDb(url: string, poolSize: number, opts: PostgresDbOptions = {}): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: opts.connectionTimeoutMillis });
   // An idle client's error (server restart, terminated backend) must not crash the process; the pool drops that client.
   pool.on('error', () => undefined);
 
@@ -30,7 +34,8 @@ export async function createPostgresDb(url: string, poolSize: number, opts: Post
       down = true;
       opts.logger?.error({ err: { message: (e as Error)?.message, code: (e as { code?: string })?.code } }, 'database unavailable');
     }
-    return new DatabaseUnavailableError();
+    // The driver's error rides along as `cause` for logs (never in a response body).
+    return Object.assign(new DatabaseUnavailableError(), { cause: e });
   };
   const answered = () => {
     if (down) {
@@ -79,7 +84,7 @@ export async function createPostgresDb(url: string, poolSize: number, opts: Post
     }
   };
 
-  await pool.query('SELECT 1');
+  if (opts.connectNow !== false) await pool.query('SELECT 1');
 
   return {
     kind: 'postgres',
