@@ -76,6 +76,10 @@ export interface SubjectFilter {
   watchlistIds?: string[];
   category?: Category;
   q?: string;
+  /** Exact external reference (indexed per watchlist, migration 0050). */
+  externalRef?: string;
+  /** Only subjects with a face enrolled from the photo with this SHA-256. */
+  imageSha256?: string;
   /** Only subjects whose review date is before `dueBefore` (governance: overdue reviews). */
   dueBefore?: string;
   after?: { createdAt: string; id: string };
@@ -107,6 +111,8 @@ export function createSubjectRepo() {
             AND ($2::text IS NULL OR s.category = $2)
             AND ($3::text IS NULL OR s.display_name ILIKE '%' || $3 || '%' OR s.external_ref = $3 OR s.case_ref = $3)
             AND ($4::date IS NULL OR s.review_by < $4::date)
+            AND ($10::text IS NULL OR s.external_ref = $10::text)
+            AND ($11::text IS NULL OR EXISTS (SELECT 1 FROM face f WHERE f.subject_id = s.id AND f.image_sha256 = $11::text))
             AND ($5::timestamptz IS NULL OR (s.created_at, s.id) > ($5::timestamptz, $6::uuid))
           ORDER BY s.created_at, s.id
           LIMIT $7`,
@@ -120,6 +126,8 @@ export function createSubjectRepo() {
           f.limit,
           f.visibleTo.organization,
           f.visibleTo.at,
+          f.externalRef ?? null,
+          f.imageSha256 ?? null,
         ],
       );
       return r.rows.map(toSubject);
