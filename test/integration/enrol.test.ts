@@ -198,7 +198,7 @@ describe.each(backends())('npm run enrol on $name', (backend) => {
     expect(after).toHaveLength(before.length + 2);
   }, 180_000);
 
-  it('prints a progress line per 100 rows when not on a terminal, and takes a relative --csv from where npm was run', async () => {
+  it('draws a progress bar on a terminal and a line per 100 rows otherwise, and takes a relative --csv from where npm was run', async () => {
     const caller = path.join(dir, 'caller');
     fs.mkdirSync(caller);
     const many = [['displayName', 'category', 'watchlist', 'legalBasis', 'image'], ...Array.from({ length: 250 }, (_, i) => [`Nobody ${i}`, 'fraud', 'gallery', 'b', `none/${i}.jpg`])];
@@ -208,6 +208,20 @@ describe.each(backends())('npm run enrol on $name', (backend) => {
     expect(r.stderr.trim().split('\n').map((l) => l.split(' · ')[0])).toEqual(['100/250 rows', '200/250 rows', '250/250 rows']);
     expect(r.summary).toMatchObject({ rows: 250, failed: 250, errorsFile: path.join(caller, 'many.csv.errors.csv') });
     expect((await readErrors(path.join(caller, 'many.csv.errors.csv'))).every((e) => e.errorCode === 'IMAGE_NOT_FOUND')).toBe(true);
+
+    // On a terminal (util-linux `script` gives the CLI a pseudo-terminal): a bar redrawn in place, no per-100 lines.
+    const cli = [process.execPath, path.join(ROOT, 'bin/run-script.js'), 'enrol', '--url', url, '--key', key(), '--csv', path.join(caller, 'many.csv')];
+    const tty = await new Promise<string>((resolve, reject) => {
+      const c = spawn('script', ['-qec', cli.join(' '), '/dev/null'], { env: { ...process.env, LOG_LEVEL: 'silent' } });
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.on('error', reject);
+      c.on('close', () => resolve(out));
+    });
+    const frames = tty.split('\r\x1b[2K').slice(1);
+    expect(frames.length).toBeGreaterThanOrEqual(1);
+    expect(frames.at(-1)).toMatch(/^\[#{24}\] 250\/250 100% · 0 enrolled · 0 skipped · 250 failed · [\d.]+ rows\/s · ETA 0:00\r?\n/);
+    expect(tty).not.toContain('100/250 rows');
   }, 120_000);
 
   it('finishes the row in flight on Ctrl-C, exits 130, and a re-run completes the file without duplicates', async () => {
