@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
+import { migrate } from '../../src/infra/db/migrate';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
 import { bytesFaceEngine, seededPng } from '../helpers/fake-engine';
@@ -47,7 +48,7 @@ describe.each(backends())('subject look-up by reference and photo hash on $name'
     expect(await ids(fiu, 'watchlist=list-a&externalRef=REF-10')).toEqual([]);
   });
 
-  it('keeps each enrolment photo’s SHA-256 with its face and finds the subjects holding a photo by it', async () => {
+  it('keeps each enrolment photo’s SHA-256 with its face (older faces: from the audit chain) and finds the subjects holding a photo by it', async () => {
     const one = await seededPng(7001);
     const two = await seededPng(7002);
     const s = await subject(fiu, 'list-a', 'Two Photos', 'REF-200');
@@ -62,6 +63,15 @@ describe.each(backends())('subject look-up by reference and photo hash on $name'
     expect(await ids(fiu, `imageSha256=${sha(one)}`)).toEqual([s.id, other.id].sort());
     expect(await ids(bank, `imageSha256=${sha(one)}`)).toEqual([]);
     expect(await ids(fiu, `imageSha256=${sha(await seededPng(7003))}`)).toEqual([]);
+
+    // Templates enrolled before migration 0050 get their photo's hash from the audit chain's face.enrolled events.
+    await t.db.exec('ALTER TABLE face DROP COLUMN image_sha256; DROP INDEX subject_external_ref_idx');
+    await t.db.query('DELETE FROM schema_migration WHERE version = 50');
+    expect(await migrate(t.db)).toEqual([50]);
+    const refilled = (await api().get(`/v1/subjects/${s.id}`).set('Authorization', fiu).expect(200)).body.faces as { imageSha256: string }[];
+    expect(refilled.map((f) => f.imageSha256).sort()).toEqual([sha(one), sha(two)].sort());
+    expect(await ids(fiu, `watchlist=list-a&imageSha256=${sha(one)}`)).toEqual([s.id]);
+
     const bad = await api().get('/v1/subjects?imageSha256=ABC').set('Authorization', fiu);
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');
