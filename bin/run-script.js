@@ -28,6 +28,9 @@ else {
   process.stderr.write(`no script "${name}": neither scripts/${name}.ts nor dist/scripts/${name}.js exists (npm run build compiles scripts/)\n`);
   process.exit(2);
 }
+// Ctrl-C on a terminal reaches the whole process group, the script included: wait for it to finish its own shutdown (enrol
+// completes the rows in flight and writes its errors file) instead of dying first and handing the prompt back too early.
+process.on('SIGINT', () => {});
 const r = spawnSync(process.execPath, argv, { stdio: 'inherit', env: { ...process.env, INIT_CWD: process.env.INIT_CWD ?? process.cwd() } });
 if (r.error) throw r.error;
 process.exit(r.status ?? (r.signal ? 128 + (require('node:os').constants.signals[r.signal] ?? 0) : 1));

@@ -32,6 +32,8 @@ export type SubjectInput = Omit<SubjectFields, 'watchlistId'> & { watchlist: str
 
 /** Free text (legal basis, case reference, photo source) enters the audit chain only as a hash: the chain cannot be erased. */
 const sha256 = (v: string | null) => (v === null ? null : createHash('sha256').update(v).digest('hex'));
+/** The enrolment photo's hash, kept with its template: bulk enrolment recognises a photo already enrolled by it. */
+const bytesSha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** Gallery management: subjects, enrolment (one usable face → template + encrypted images), erasure with a receipt. */
 export function createSubjectService(d: SubjectServiceDeps) {
@@ -87,6 +89,8 @@ export function createSubjectService(d: SubjectServiceDeps) {
       const rows = await subjects.list(d.reads?.() ?? db, {
         category: f.category,
         q: f.q,
+        externalRef: f.externalRef,
+        imageSha256: f.imageSha256,
         watchlistIds,
         visibleTo: { organization: p.organization, at: now() },
         dueBefore: f.due ? now().toISOString().slice(0, 10) : undefined,
@@ -140,7 +144,7 @@ export function createSubjectService(d: SubjectServiceDeps) {
       const faceId = randomUUID();
       await db.transaction(async (tx) => {
         await mustOwn(tx, p, subjectId);
-        await faces.insert(tx, { id: faceId, subjectId, modelId: engine.model.id, embedding: face.embedding, quality: face.quality, box: face.box, source });
+        await faces.insert(tx, { id: faceId, subjectId, modelId: engine.model.id, embedding: face.embedding, quality: face.quality, box: face.box, source, imageSha256: bytesSha256(image) });
         const seal = (plain: Buffer, variant: 'original' | 'crop') => d.cipher.sealFor(plain, `${faceId}:${variant}`);
         await faces.putImage(tx, { faceId, variant: 'original', mediaType, ...seal(image, 'original') });
         if (face.cropJpeg) await faces.putImage(tx, { faceId, variant: 'crop', mediaType: 'image/jpeg', ...seal(face.cropJpeg, 'crop') });
@@ -183,7 +187,7 @@ export function createSubjectService(d: SubjectServiceDeps) {
       const face = best.f;
       const faceId = randomUUID();
       await db.transaction(async (tx) => {
-        await faces.insert(tx, { id: faceId, subjectId: old.subjectId, modelId: engine.model.id, embedding: face.embedding, quality: face.quality, box: face.box, source: old.source, derivedFrom: old.id });
+        await faces.insert(tx, { id: faceId, subjectId: old.subjectId, modelId: engine.model.id, embedding: face.embedding, quality: face.quality, box: face.box, source: old.source, derivedFrom: old.id, imageSha256: bytesSha256(photo) });
         const seal = (plain: Buffer, variant: 'original' | 'crop') => d.cipher.sealFor(plain, `${faceId}:${variant}`);
         await faces.putImage(tx, { faceId, variant: 'original', mediaType: stored.mediaType, ...seal(photo, 'original') });
         if (face.cropJpeg) await faces.putImage(tx, { faceId, variant: 'crop', mediaType: 'image/jpeg', ...seal(face.cropJpeg, 'crop') });

@@ -80,6 +80,12 @@ export const listSubjectsQuery = z.object({
   watchlist: z.string().optional(),
   category: z.enum(CATEGORIES).optional(),
   q: z.string().max(200).optional(),
+  externalRef: z.string().max(200).optional().describe('exact external reference (bulk enrolment finds a subject it enrolled before by it)'),
+  imageSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional()
+    .describe('only subjects with a face enrolled from the photo with this SHA-256 (hex, lower case)'),
   due: z.enum(['true', 'false']).optional(),
   cursor: z.string().optional(),
   limit: intText(1, 200).default(50),
@@ -104,6 +110,7 @@ export const faceRecord = z.object({
   quality: quality.extend({ metrics: z.record(z.string(), z.number()).optional().describe('the measurements behind the score') }),
   box,
   source: z.string().nullable(),
+  imageSha256: z.string().nullable().describe('SHA-256 (hex) of the enrolment photo; null for templates enrolled before it was kept and not in the audit chain'),
   createdAt: z.string(),
 });
 export const subjectWithFaces = subject.extend({ faces: z.array(faceRecord) });

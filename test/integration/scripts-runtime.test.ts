@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -63,7 +64,7 @@ describe('operational scripts', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, events: 3, start: { seq: 1 } });
   });
 
-  it('runs keys, audit:anchor, reembed and verify-audit from compiled JS in an image-shaped folder', async () => {
+  it('runs keys, audit:anchor, reembed, verify-audit and enrol from compiled JS in an image-shaped folder', async () => {
     const image = tmp('image-');
     const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(image, 'dist')], { encoding: 'utf8' });
     expect(tsc.stdout + tsc.stderr).toBe('');
@@ -90,5 +91,17 @@ describe('operational scripts', () => {
     const verified = npm(image, ['verify-audit', '--', 'export.ndjson'], env);
     expect(verified.status).toBe(0);
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true });
+
+    // enrol talks to a running service (test/integration/enrol.test.ts): here it must start from compiled JS (its CSV reader
+    // included), read and check the file, and stop with exit code 2 at a service that is not there.
+    fs.writeFileSync(path.join(image, 'gallery.csv'), 'displayName,category,watchlist,legalBasis,image\nX,fraud,w,b,x.jpg\n');
+    const closed = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    const enrolled = npm(image, ['enrol', '--', '--url', `http://127.0.0.1:${closed}`, '--key', 'k', '--csv', 'gallery.csv']);
+    expect(enrolled).toMatchObject({ status: 2, stderr: expect.stringMatching(new RegExp(`^enrol: cannot reach http://127\\.0\\.0\\.1:${closed}: .*ECONNREFUSED`)) });
   }, 300_000);
 });

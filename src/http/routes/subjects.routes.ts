@@ -33,7 +33,9 @@ export function subjectsRouter(deps: { subjects: SubjectService; uploadBytes: nu
 
   r.get('/', read, async (req, res) => {
     const q = parse(s.listSubjectsQuery, req.query);
-    res.json(await subjects.list(principalOf(req), { watchlist: q.watchlist, category: q.category, q: q.q, due: q.due === 'true', cursor: q.cursor, limit: q.limit }));
+    res.json(
+      await subjects.list(principalOf(req), { watchlist: q.watchlist, category: q.category, q: q.q, externalRef: q.externalRef, imageSha256: q.imageSha256, due: q.due === 'true', cursor: q.cursor, limit: q.limit }),
+    );
   });
 
   r.get('/:id', read, async (req, res) => {
@@ -76,7 +78,7 @@ export function subjectsRouter(deps: { subjects: SubjectService; uploadBytes: nu
   const roles = { manage: ['enroller', 'admin'], read: ['enroller', 'admin', 'reviewer', 'auditor'] };
   openapi.add(
     { method: 'post', path: '/v1/subjects', summary: "Create a subject on one of the caller's organization's watchlists (name or id; UNKNOWN_WATCHLIST otherwise)", roles: roles.manage, body: s.subjectBody, responses: { 201: { description: 'Created', schema: s.subject } } },
-    { method: 'get', path: '/v1/subjects', summary: 'List subjects (due=true: past their review date)', roles: roles.read, query: s.listSubjectsQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(s.subject), nextCursor: z.string().nullable() }) } } },
+    { method: 'get', path: '/v1/subjects', summary: 'List subjects (due=true: past their review date; externalRef, imageSha256: exact look-ups for bulk enrolment)', roles: roles.read, query: s.listSubjectsQuery, responses: { 200: { description: 'A page', schema: z.object({ items: z.array(s.subject), nextCursor: z.string().nullable() }) } } },
     { method: 'get', path: '/v1/subjects/{id}', summary: 'A subject and its enrolled faces', roles: roles.read, responses: { 200: { description: 'Subject', schema: s.subjectWithFaces } } },
     { method: 'patch', path: '/v1/subjects/{id}', summary: 'Update a subject', roles: roles.manage, body: s.subjectPatch, responses: { 200: { description: 'Updated', schema: s.subject } } },
     { method: 'delete', path: '/v1/subjects/{id}', summary: 'Erase a subject, its templates and images; returns an erasure receipt', roles: roles.manage, responses: { 200: { description: 'Erasure receipt', schema: s.erasureReceipt } } },

@@ -10,6 +10,8 @@ export interface FaceRecord {
   quality: FaceQuality;
   box: Box;
   source: string | null;
+  /** SHA-256 (hex) of the enrolment photo; null for a template whose enrolment left no hash. */
+  imageSha256: string | null;
   createdAt: string;
 }
 
@@ -110,12 +112,14 @@ export function createFaceRepo() {
         source: string | null;
         /** The template this one was re-embedded from (another model, same enrolment photo). */
         derivedFrom?: string;
+        /** SHA-256 (hex) of the enrolment photo (bulk enrolment finds what is already enrolled by it). */
+        imageSha256?: string;
       },
     ): Promise<void> {
       await db.query(
-        `INSERT INTO face (id, subject_id, model_id, embedding, quality, box, source, derived_from)
-         VALUES ($1, $2, $3, $4::vector, $5::jsonb, $6::jsonb, $7, $8)`,
-        [f.id, f.subjectId, f.modelId, toVectorParam(f.embedding), JSON.stringify(f.quality), JSON.stringify(f.box), f.source, f.derivedFrom ?? null],
+        `INSERT INTO face (id, subject_id, model_id, embedding, quality, box, source, derived_from, image_sha256)
+         VALUES ($1, $2, $3, $4::vector, $5::jsonb, $6::jsonb, $7, $8, $9)`,
+        [f.id, f.subjectId, f.modelId, toVectorParam(f.embedding), JSON.stringify(f.quality), JSON.stringify(f.box), f.source, f.derivedFrom ?? null, f.imageSha256 ?? null],
       );
     },
 
@@ -139,8 +143,8 @@ export function createFaceRepo() {
     },
 
     async listBySubject(db: Queryable, subjectId: string): Promise<FaceRecord[]> {
-      const r = await db.query<{ id: string; subject_id: string; model_id: string; quality: FaceQuality; box: Box; source: string | null; created_at: Date }>(
-        'SELECT id, subject_id, model_id, quality, box, source, created_at FROM face WHERE subject_id = $1 ORDER BY created_at, id',
+      const r = await db.query<{ id: string; subject_id: string; model_id: string; quality: FaceQuality; box: Box; source: string | null; image_sha256: string | null; created_at: Date }>(
+        'SELECT id, subject_id, model_id, quality, box, source, image_sha256, created_at FROM face WHERE subject_id = $1 ORDER BY created_at, id',
         [subjectId],
       );
       return r.rows.map((x) => ({
@@ -150,6 +154,7 @@ export function createFaceRepo() {
         quality: x.quality,
         box: x.box,
         source: x.source,
+        imageSha256: x.image_sha256,
         createdAt: new Date(x.created_at).toISOString(),
       }));
     },
