@@ -173,4 +173,31 @@ describe.each(backends())('storage on $name', (backend) => {
     ).rejects.toThrow();
     expect(await subjects.get(t.db, id)).toBeNull();
   });
+  it('counts templates per model through the triggers (migration 0060): repository inserts, a bulk INSERT … SELECT, a model change, a subject deletion', async () => {
+    const counted = async (model?: string) =>
+      (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM face WHERE ($1::text IS NULL OR model_id = $1)', [model ?? null])).rows[0]!.n;
+    const agree = async () => {
+      for (const m of [MODEL, 'count-a', 'count-b', undefined]) expect(await faces.countTemplates(t.db, m)).toBe(await counted(m));
+    };
+    await agree();
+    const vs = seededUnitVectors(5, 128, 4242);
+    const made = [];
+    for (const v of vs) made.push(await enrol(t.db, v));
+    const before = await faces.countTemplates(t.db, 'count-a');
+    // One statement adding several rows (as bulk SQL would): the statement trigger adds its whole count once.
+    await t.db.query(
+      `INSERT INTO face (id, subject_id, model_id, embedding, quality, box)
+         SELECT gen_random_uuid(), subject_id, 'count-a', embedding, quality, box FROM face WHERE id = ANY($1::uuid[])`,
+      [made.map((m) => m.faceId)],
+    );
+    expect(await faces.countTemplates(t.db, 'count-a')).toBe(before + 5);
+    await agree();
+    await t.db.query("UPDATE face SET model_id = 'count-b' WHERE model_id = 'count-a' AND subject_id = $1", [made[0]!.subjectId]);
+    await t.db.query("UPDATE face SET source = 'x' WHERE model_id = 'count-b'");
+    await agree();
+    expect(await faces.countTemplates(t.db, 'count-b')).toBe(1);
+    for (const m of made) await subjects.delete(t.db, m.subjectId);
+    await agree();
+    expect(await faces.countTemplates(t.db, 'count-a')).toBe(0);
+  });
 });

@@ -197,8 +197,12 @@ export function createFaceRepo() {
       return r.rows.map((x) => ({ faceId: x.id, distance: Number(x.distance) }));
     },
 
+    /** Templates of one model (or of all): read from face_template_count, kept by triggers (migration 0060), not counted. */
     async countTemplates(db: Queryable, modelId?: string): Promise<number> {
-      const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM face WHERE ($1::text IS NULL OR model_id = $1)', [modelId ?? null]);
+      const r = await db.query<{ n: number }>(
+        'SELECT coalesce(sum(n), 0)::int AS n FROM face_template_count WHERE ($1::text IS NULL OR model_id = $1)',
+        [modelId ?? null],
+      );
       return r.rows[0]?.n ?? 0;
     },
 
