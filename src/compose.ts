@@ -67,7 +67,7 @@ export async function compose(opts: ComposeOptions) {
   let retentionTimer: NodeJS.Timeout | null = null;
 
   const audit = createAuditRepo();
-  const faces = createFaceRepo();
+  const faces = createFaceRepo(config.knn);
   const subjectRepo = createSubjectRepo();
   const keyRepo = createKeyRepo();
   const keys = createKeyService({ db, keys: keyRepo, audit });

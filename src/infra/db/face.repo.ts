@@ -85,7 +85,55 @@ const knnSql = new Map<number, string>(
 /** Rows fetched per wanted subject before de-duplication (subjects usually hold a few faces). Bounded by ef_search's max 1000. */
 const OVERFETCH = 5;
 
-function knnStatement(q: KnnQuery): { sql: string; params: unknown[] } {
+/**
+ * The watchlists a search may see (the same access rule as the HNSW statement) and how many templates of the model they
+ * hold, counted only up to $6 (a range of the btree face_scope_idx, migration 0050): enough to choose the plan without
+ * paying for a count of a large gallery. The ids come back as text, the form that index is on.
+ */
+const SCOPE_SQL = `SELECT ids, (SELECT count(*)::int FROM (
+           SELECT 1 FROM face f WHERE f.watchlist_id::text = ANY (ids) AND f.model_id = $1 LIMIT $6) x) AS templates
+     FROM (SELECT ARRAY(SELECT w.id::text FROM watchlist w
+                         WHERE ${accessSql('$2::text', '$3::text', '$4::timestamptz')} IS NOT NULL
+                           AND ($5::uuid[] IS NULL OR w.id = ANY($5::uuid[]))) AS ids) s`;
+
+/**
+ * Exact kNN over a small scope: the scope's rows through the btree face_scope_idx, each subject's nearest
+ * face, a top-k sort. The distance is on `embedding` itself, not the indexed `embedding::vector(N)` expression, so no HNSW
+ * index can serve the ORDER BY. Used when the scope holds few templates: HNSW with a selective filter has to walk the graph
+ * past every out-of-scope template (iterative scan) and is then slower than reading the scope, and approximate.
+ */
+const exactSql = new Map<number, string>(
+  INDEXED_DIMS.map((d) => [
+    d,
+    `WITH best AS (
+       SELECT DISTINCT ON (f.subject_id) f.id AS face_id, f.subject_id, f.embedding <=> $1::vector AS distance
+         FROM face f
+        WHERE f.watchlist_id::text = ANY ($2::text[])
+          AND f.model_id = $3
+          AND vector_dims(f.embedding) = ${d}
+          AND ($4::text[] IS NULL OR (SELECT s.category FROM subject s WHERE s.id = f.subject_id) = ANY($4::text[]))
+        ORDER BY f.subject_id, distance, f.id
+     ), top AS (
+       SELECT * FROM best ORDER BY distance, subject_id LIMIT $5
+     )
+     SELECT b.face_id, b.subject_id, b.distance, s.category, s.watchlist_id, w.organization AS owner
+       FROM top b JOIN subject s ON s.id = b.subject_id JOIN watchlist w ON w.id = s.watchlist_id
+      ORDER BY b.distance, b.subject_id`,
+  ]),
+);
+
+export interface FaceRepoOptions {
+  /**
+   * Floor for hnsw.ef_search (the HNSW candidate list). Each search uses the larger of this and the rows it fetches, at most
+   * 1000 (pgvector's maximum). Unset: the rows fetched.
+   */
+  efSearch?: number;
+  /** Scopes holding at most this many templates of the model are searched exactly (no HNSW). Unset: 0, always HNSW. */
+  exactScopeMax?: number;
+}
+
+/** The HNSW kNN statement, its parameters and hnsw.ef_search for one query (exported for scripts/gallery-scale.ts, which times variants of it). */
+export function knnStatement(q: KnnQuery, opts: FaceRepoOptions = {}): { sql: string; params: unknown[]; efSearch: number } {
   const sql = knnSql.get(q.embedding.length);
   if (!sql) throw new Error(`no vector index for ${q.embedding.length}-d embeddings`);
   const fetch = Math.min(1000, Math.max(40, q.topK * OVERFETCH));
@@ -93,10 +141,38 @@ function knnStatement(q: KnnQuery): { sql: string; params: unknown[] } {
   return {
     sql,
     params: [toVectorParam(q.embedding), q.modelId, organization, mode, at, watchlistIds ?? null, q.categories?.length ? q.categories : null, fetch, q.topK],
+    efSearch: Math.min(1000, Math.max(fetch, opts.efSearch ?? 0)),
   };
 }
 
-export function createFaceRepo() {
+type KnnPlan = { kind: 'empty' } | { kind: 'exact'; sql: string; params: unknown[] } | ({ kind: 'hnsw' } & ReturnType<typeof knnStatement>);
+
+/** Exact scan for a small scope, HNSW otherwise; `empty` when the caller may see no watchlist at all. */
+async function planKnn(tx: Queryable, q: KnnQuery, opts: FaceRepoOptions): Promise<KnnPlan> {
+  const hnsw = knnStatement(q, opts);
+  const max = opts.exactScopeMax ?? 0;
+  if (max <= 0) return { kind: 'hnsw', ...hnsw };
+  const { organization, mode, at, watchlistIds } = q.scope;
+  const r = await tx.query<{ ids: string[]; templates: number }>(SCOPE_SQL, [q.modelId, organization, mode, at, watchlistIds ?? null, max + 1]);
+  const { ids, templates } = r.rows[0]!;
+  if (!ids.length) return { kind: 'empty' };
+  if (templates > max) return { kind: 'hnsw', ...hnsw };
+  return {
+    kind: 'exact',
+    sql: exactSql.get(q.embedding.length)!,
+    params: [hnsw.params[0], ids, q.modelId, q.categories?.length ? q.categories : null, q.topK],
+  };
+}
+
+/** Runs `plan` with its settings (HNSW: ef_search and iterative scan, SET LOCAL) and returns its rows. */
+async function runPlan<R>(tx: Queryable, plan: Exclude<KnnPlan, { kind: 'empty' }>, prefix = ''): Promise<R[]> {
+  if (plan.kind === 'hnsw') {
+    await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [String(plan.efSearch)]);
+  }
+  return (await tx.query<R>(prefix + plan.sql, plan.params)).rows;
+}
+
+export function createFaceRepo(opts: FaceRepoOptions = {}) {
   return {
     async insert(
       db: Queryable,
@@ -160,10 +236,10 @@ export function createFaceRepo() {
 
     /** Must run inside a transaction: the index settings are SET LOCAL. */
     async nearestSubjects(tx: Queryable, q: KnnQuery): Promise<NeighbourRow[]> {
-      const { sql, params } = knnStatement(q);
-      await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [String(params[7])]);
-      const r = await tx.query<{ face_id: string; subject_id: string; distance: number; category: Category; watchlist_id: string; owner: string }>(sql, params);
-      return r.rows.map((x) => ({
+      const plan = await planKnn(tx, q, opts);
+      if (plan.kind === 'empty') return [];
+      const rows = await runPlan<{ face_id: string; subject_id: string; distance: number; category: Category; watchlist_id: string; owner: string }>(tx, plan);
+      return rows.map((x) => ({
         faceId: x.face_id,
         subjectId: x.subject_id,
         category: x.category,
@@ -175,10 +251,10 @@ export function createFaceRepo() {
 
     /** The plan of the very statement nearestSubjects runs (same SQL, same settings): for the index-use check on PostgreSQL. */
     async explainNearest(tx: Queryable, q: KnnQuery, analyze = false): Promise<string> {
-      const { sql, params } = knnStatement(q);
-      await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [String(params[7])]);
-      const r = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${sql}`, params);
-      return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+      const plan = await planKnn(tx, q, opts);
+      if (plan.kind === 'empty') return 'no watchlist in scope: no statement runs';
+      const rows = await runPlan<{ 'QUERY PLAN': string }>(tx, plan, `EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}`);
+      return rows.map((x) => x['QUERY PLAN']).join('\n');
     },
 
     /** All templates of one subject for one model, with their distance to the probe (1:1 verification). */
