@@ -30,7 +30,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import type { Db, Queryable } from '../src/infra/db/db';
-import { createFaceRepo, knnStatement, type KnnQuery } from '../src/infra/db/face.repo';
+import { createFaceRepo, knnSqlFor, knnStatement, type KnnQuery } from '../src/infra/db/face.repo';
 import { migrate } from '../src/infra/db/migrate';
 import { wasmDir } from '../src/infra/face/backend';
 import { createPgliteDb } from '../src/infra/db/pglite.db';
@@ -45,7 +45,7 @@ const { values: args } = parseArgs({
     queries: { type: 'string', default: '1000' },
     lfw: { type: 'string', default: path.resolve(__dirname, '../../shared/datasets/lfw-dev') },
     cache: { type: 'string', default: path.resolve(__dirname, '../data/gallery-scale') },
-    builds: { type: 'string', default: 'vector:16:64,halfvec:16:64' },
+    builds: { type: 'string', default: 'halfvec:16:64,vector:16:64' },
     'ef-search': { type: 'string', default: '40,64,100,200,400' },
     'filtered-ef-search': { type: 'string', default: '' },
     'top-k': { type: 'string', default: '10' },
@@ -55,6 +55,8 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     'skip-filtered': { type: 'boolean', default: false },
     'exact-scope-max': { type: 'string', default: '20000' },
+    /** Queries for the filtered-scope measurements (the first n of --queries): filtered HNSW is slow, at 1M this keeps it in time. */
+    'filtered-queries': { type: 'string' },
     /** Stop after the cosine distributions (for fitting the synthesis knobs: --synth residual=1,faceNoise=0.01). */
     'distributions-only': { type: 'boolean', default: false },
     synth: { type: 'string' },
@@ -424,13 +426,12 @@ async function buildIndex(db: Db, b: Build) {
   });
 }
 
-/** The repository's statement, for a halfvec index with the casts swapped (what face.repo would run with that index). */
+/** The repository's HNSW statement (face.repo) written for the index type being measured, with its parameters and settings. */
 async function runKnn(db: Db, kind: Build['kind'], q: KnnQuery, efSearch: number) {
-  if (kind === 'vector') return db.transaction((tx) => createFaceRepo({ efSearch }).nearestSubjects(tx, q));
-  const { sql, params, efSearch: ef } = knnStatement(q, { efSearch });
+  const { params, efSearch: ef } = knnStatement(q, { efSearch });
   return db.transaction(async (tx) => {
     await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [String(ef)]);
-    const r = await tx.query<{ subject_id: string }>(sql.replaceAll('::vector(512)', '::halfvec(512)'), params);
+    const r = await tx.query<{ subject_id: string }>(knnSqlFor(DIMS, kind), params);
     return r.rows.map((x) => ({ subjectId: x.subject_id }));
   });
 }
@@ -580,42 +581,52 @@ async function main() {
     });
     const results: Record<string, unknown>[] = [];
     report.builds = results;
-    for (const [bi, b] of builds.entries()) {
+    for (const b of builds) {
       log(`building ${b.kind} m=${b.m} ef_construction=${b.efConstruction} …`);
       const built = await buildIndex(db, b);
       const r: Record<string, unknown> = { ...b, ...built, search: {} };
       results.push(r);
       log(`built in ${built.buildSeconds} s, ${built.indexMB} MB`);
       save();
-      const plan = await db.transaction((tx) => createFaceRepo().explainNearest(tx, knn(queries[0]!)));
-      r.usesHnsw = plan.includes('face_embedding_512_hnsw') || b.kind === 'halfvec';
+      const plan = await db.transaction(async (tx) => {
+        const { params } = knnStatement(knn(queries[0]!));
+        return (await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${knnSqlFor(DIMS, b.kind)}`, params)).rows.map((x) => x['QUERY PLAN']).join('\n');
+      });
+      r.usesHnsw = plan.includes('face_embedding_512_hnsw');
       for (const ef of efs) {
         (r.search as Record<string, unknown>)[`ef${ef}`] = await measure(db, `${b.kind} m${b.m} efc${b.efConstruction} ef_search ${ef}`, queries, truth.all, (q) => runKnn(db, b.kind, knn(q), ef));
         save();
       }
-      // Filtered scopes: with the first build only (the strategies compare there; later builds change the graph, not them).
-      if (bi === 0 && !args['skip-filtered']) {
+      // Filtered scopes: with one build only (the strategies compare there; other builds change the graph, not them), the
+      // first of the index type face.repo uses for 512-d (its whole-gallery statement runs in the scope-count measurement).
+      if (b === (builds.find((x) => x.kind === 'halfvec') ?? builds[0]) && !args['skip-filtered']) {
         const filtered: Record<string, unknown> = {};
         r.filtered = filtered;
         const fEfs = (args['filtered-ef-search'] || String(efs[Math.min(2, efs.length - 1)])).split(',').map(Number);
+        const fq = Number(args['filtered-queries'] ?? Q);
+        const fQueries = queries.slice(0, fq);
+        const fTruth = (sc: Scope) => truth[sc].slice(0, fq);
+        filtered.queries = fq;
         for (const [sc, wl] of [['wl1', WL[1]!], ['wl5', WL[2]!]] as const) {
           for (const ef of fEfs) {
-            filtered[`${sc}_iterative_ef${ef}`] = await measure(db, `${sc} iterative scan ef_search ${ef}`, queries, truth[sc], (q) => runKnn(db, b.kind, knn(q, [wl]), ef));
+            filtered[`${sc}_iterative_ef${ef}`] = await measure(db, `${sc} iterative scan ef_search ${ef}`, fQueries, fTruth(sc), (q) => runKnn(db, b.kind, knn(q, [wl]), ef));
             save();
           }
         }
         // The repository's exact path for small scopes (btree face_scope_idx, migration 0050), forced on.
         const exact = createFaceRepo({ exactScopeMax: 1_000_000_000 });
         for (const [sc, wl] of [['wl1', WL[1]!], ['wl5', WL[2]!]] as const) {
-          filtered[`${sc}_exact`] = await measure(db, `${sc} exact scope scan`, queries, truth[sc], (q) => db.transaction((tx) => exact.nearestSubjects(tx, knn(q, [wl]))));
+          filtered[`${sc}_exact`] = await measure(db, `${sc} exact scope scan`, fQueries, fTruth(sc), (q) => db.transaction((tx) => exact.nearestSubjects(tx, knn(q, [wl]))));
           save();
         }
         // What the scope count costs a whole-gallery search (it stops at exactScopeMax + 1 rows, then HNSW runs).
-        const counted = createFaceRepo({ efSearch: fEfs[0], exactScopeMax: EXACT_SCOPE_MAX });
-        filtered[`all_with_scope_count_ef${fEfs[0]}`] = await measure(db, `whole gallery with scope count (exactScopeMax ${EXACT_SCOPE_MAX}) ef_search ${fEfs[0]}`, queries, truth.all, (q) =>
-          db.transaction((tx) => counted.nearestSubjects(tx, knn(q))),
-        );
-        save();
+        if (b.kind === 'halfvec') {
+          const counted = createFaceRepo({ efSearch: fEfs[0], exactScopeMax: EXACT_SCOPE_MAX });
+          filtered[`all_with_scope_count_ef${fEfs[0]}`] = await measure(db, `whole gallery with scope count (exactScopeMax ${EXACT_SCOPE_MAX}) ef_search ${fEfs[0]}`, fQueries, fTruth('all'), (q) =>
+            db.transaction((tx) => counted.nearestSubjects(tx, knn(q))),
+          );
+          save();
+        }
       }
     }
     report.finishedAt = new Date().toISOString();

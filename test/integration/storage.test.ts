@@ -112,8 +112,11 @@ describe.each(backends())('storage on $name', (backend) => {
       await faces.insert(db, { id: randomUUID(), subjectId: s.id, modelId: model, embedding: v, quality, box, source: null });
       ids.push(s.id);
     }
-    const hits = await knn(db, { embedding: near(vs[7]!, 0.2), modelId: model, topK: 3 });
+    const probe = near(vs[7]!, 0.2);
+    const hits = await knn(db, { embedding: probe, modelId: model, topK: 3 });
     expect(hits[0]!.subjectId).toBe(ids[7]);
+    // Full-precision distance even where the index holds halfvec (512-d, migration 0051): 16-bit floats would be off by ~1e-4.
+    expect(hits[0]!.distance).toBeCloseTo(1 - probe.reduce((s, x, i) => s + x * vs[7]![i]!, 0), 6);
     expect(hits.every((h) => ids.includes(h.subjectId))).toBe(true);
     // The plan of the repository's own kNN statement. With 40 rows the planner rightly prefers the model_id index (a bitmap
     // scan) or a seq scan; with those off, what is left shows the statement's ORDER BY matches the HNSW index's expression

@@ -42,25 +42,32 @@ export interface KnnQuery {
   categories?: string[];
 }
 
-/** Embedding sizes with an HNSW index (see migrations): one partial index per size on `embedding::vector(N)`. */
-const INDEXED_DIMS = [128, 512, 1024] as const;
+/**
+ * Embedding sizes with an HNSW index (see migrations), and the index's element type: one partial index per size on
+ * `embedding::vector(N)`, or `embedding::halfvec(N)` for 512-d (migration 0051: half the memory at the same recall).
+ */
+export type IndexType = 'vector' | 'halfvec';
+const INDEXED: ReadonlyMap<number, IndexType> = new Map([
+  [128, 'vector'],
+  [512, 'halfvec'],
+  [1024, 'vector'],
+]);
 
 /**
- * kNN SQL per embedding size. The dimension is a code constant from INDEXED_DIMS (the cast must be literal for the planner
- * to match the partial expression index); every value is a bound parameter.
+ * kNN SQL for one embedding size and index type. The dimension is a code constant from INDEXED (the cast must be literal for
+ * the planner to match the partial expression index); every value is a bound parameter.
  * The top-k runs inside a CTE ordered by the indexed expression (HNSW, iterative scan so filters still fill k), then keeps
- * each subject's nearest face and re-sorts exactly (relaxed_order may return slightly out of order).
+ * each subject's nearest face and re-sorts exactly (relaxed_order may return slightly out of order). The distance returned is
+ * always the full-precision one: with a halfvec index the graph only chooses the candidates, which are then re-ranked.
  * Access scope (watchlists the caller owns or holds a live grant for, see watchlist.repo accessSql) is part of this query:
  * `ARRAY(SELECT …)` is uncorrelated, so PostgreSQL computes it once (an InitPlan) and each index row is then checked against
  * the face row's own watchlist_id (kept equal to its subject's by triggers, migration 0042: no subject lookup per visited row).
  * The scope and category filters are per-row, not a join: with a join the planner hash-joins the whole index scan (every
- * template, 124 ms at 20k) before the LIMIT; this way the LIMIT stops the index scan. At 20k 512-d templates on PostgreSQL 15 +
- * pgvector 0.8: whole gallery p50 ≈ 20 ms, a 5 % watchlist ≈ 30–50 ms (scripts/watchlist-knn-timing.ts).
+ * template, 124 ms at 20k) before the LIMIT; this way the LIMIT stops the index scan. Figures at 100k and 1M templates:
+ * docs/SCALING.md.
  */
-const knnSql = new Map<number, string>(
-  INDEXED_DIMS.map((d) => [
-    d,
-    `WITH nn AS (
+export function knnSqlFor(d: number, index: IndexType): string {
+  return `WITH nn AS (
        SELECT f.id AS face_id, f.subject_id, f.embedding::vector(${d}) <=> $1::vector(${d}) AS distance
          FROM face f
         WHERE vector_dims(f.embedding) = ${d}
@@ -70,7 +77,7 @@ const knnSql = new Map<number, string>(
                  WHERE ${accessSql('$3::text', '$4::text', '$5::timestamptz')} IS NOT NULL
                    AND ($6::uuid[] IS NULL OR w.id = ANY($6::uuid[]))))
           AND ($7::text[] IS NULL OR (SELECT s.category FROM subject s WHERE s.id = f.subject_id) = ANY($7::text[]))
-        ORDER BY f.embedding::vector(${d}) <=> $1::vector(${d})
+        ORDER BY f.embedding::${index}(${d}) <=> $1::${index}(${d})
         LIMIT $8
      ), best AS (
        SELECT DISTINCT ON (subject_id) face_id, subject_id, distance FROM nn ORDER BY subject_id, distance, face_id
@@ -78,9 +85,9 @@ const knnSql = new Map<number, string>(
      SELECT b.face_id, b.subject_id, b.distance, s.category, s.watchlist_id, w.organization AS owner
        FROM best b JOIN subject s ON s.id = b.subject_id JOIN watchlist w ON w.id = s.watchlist_id
       ORDER BY b.distance, b.subject_id
-      LIMIT $9`,
-  ]),
-);
+      LIMIT $9`;
+}
+const knnSql = new Map<number, string>([...INDEXED].map(([d, index]) => [d, knnSqlFor(d, index)]));
 
 /** Rows fetched per wanted subject before de-duplication (subjects usually hold a few faces). Bounded by ef_search's max 1000. */
 const OVERFETCH = 5;
@@ -103,7 +110,7 @@ const SCOPE_SQL = `SELECT ids, (SELECT count(*)::int FROM (
  * past every out-of-scope template (iterative scan) and is then slower than reading the scope, and approximate.
  */
 const exactSql = new Map<number, string>(
-  INDEXED_DIMS.map((d) => [
+  [...INDEXED.keys()].map((d) => [
     d,
     `WITH best AS (
        SELECT DISTINCT ON (f.subject_id) f.id AS face_id, f.subject_id, f.embedding <=> $1::vector AS distance
