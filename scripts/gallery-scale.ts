@@ -54,7 +54,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '20261130' },
     out: { type: 'string' },
     'skip-filtered': { type: 'boolean', default: false },
-    'exact-scope-max': { type: 'string', default: '20000' },
+    'exact-scope-max': { type: 'string', default: '5000' },
     /** Queries for the filtered-scope measurements (the first n of --queries): filtered HNSW is slow, at 1M this keeps it in time. */
     'filtered-queries': { type: 'string' },
     /** Stop after the cosine distributions (for fitting the synthesis knobs: --synth residual=1,faceNoise=0.01). */
