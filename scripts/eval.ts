@@ -21,7 +21,7 @@ import type { DetectedFace } from '../src/domain/face.types';
 import { calibrationDirs, calibrationFile, createCalibrationStore } from '../src/infra/calibration.store';
 import { finishDescriptor } from '../src/infra/face/descriptor';
 import { DETECTION_PADS } from '../src/infra/face/tfjs.analyzer';
-import { createFaceEngine } from '../src/infra/face/face-engine';
+import { createFaceEngine, engineConfigFrom } from '../src/infra/face/face-engine';
 import { DEFAULT_PLAN } from '../src/infra/face/detection-plan';
 import { manifestDirs, manifestFileOf, readManifest, readVerifiedCentre, sha256Hex, weightsSha256, type ModelManifest } from '../src/infra/face/model-manifest';
 import {
@@ -132,18 +132,7 @@ function listTree(root: string): string[] {
 
 /** Embeds every image (cached by model weights, detector settings and file path/size/mtime) with a worker pool. */
 async function embedAll(root: string, rels: string[]): Promise<Map<string, ImageResult>> {
-  const engine = await createFaceEngine({
-    backend: config.face.backend,
-    workers: Number(args.workers),
-    queueLimit: 1_000_000,
-    maxPixels: config.limits.imagePixels,
-    maxBytes: config.limits.uploadBytes,
-    maxAnalysisPixels: config.face.maxAnalysisPixels,
-    minDetectionScore: config.face.minDetectionScore,
-    modelId: config.face.model,
-    modelsDir: config.face.modelsDir,
-    minFacePx: config.face.minFacePx,
-  });
+  const engine = await createFaceEngine({ ...engineConfigFrom(config), workers: Number(args.workers), queueLimit: 1_000_000 });
   // Raw descriptors depend on the nets and the chip, not on the centre: a refitted centre reuses the cache.
   const p = manifest.pipeline;
   const netsSha = weightsSha256({ ...manifest, pipeline: { ...p, centre: undefined } });

@@ -77,7 +77,7 @@ export async function compose(opts: ComposeOptions) {
   let draining = false;
 
   const audit = createAuditRepo();
-  const faces = createFaceRepo();
+  const faces = createFaceRepo(config.knn);
   const subjectRepo = createSubjectRepo();
   const keyRepo = createKeyRepo();
   const keys = createKeyService({ db, keys: keyRepo, audit });
@@ -233,19 +233,9 @@ export async function compose(opts: ComposeOptions) {
       const factory =
         opts.engineFactory ??
         (async () => {
-          const { createFaceEngine } = await import('./infra/face/face-engine');
+          const { createFaceEngine, engineConfigFrom } = await import('./infra/face/face-engine');
           return createFaceEngine({
-            backend: config.face.backend,
-            workers: config.face.workers,
-            queueLimit: config.face.queueLimit,
-            maxPixels: config.limits.imagePixels,
-            maxBytes: config.limits.uploadBytes,
-            maxAnalysisPixels: config.face.maxAnalysisPixels,
-            minDetectionScore: config.face.minDetectionScore,
-            modelId: config.face.model,
-            modelsDir: config.face.modelsDir,
-            minFacePx: config.face.minFacePx,
-            jobTimeoutMs: config.face.jobTimeoutMs,
+            ...engineConfigFrom(config),
             observe: {
               stage: (stage, seconds) => metrics.inference.observe({ stage }, seconds),
               workerRestart: (reason) => metrics.workerRestarts.inc({ reason }),

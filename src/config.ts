@@ -64,6 +64,15 @@ const schema = z.object({
   /** Enrolment refuses faces below this quality with LOW_QUALITY. */
   ENROL_MIN_QUALITY: numFrom(0.5, 0, 1),
 
+  /**
+   * HNSW candidate list (pgvector hnsw.ef_search) for kNN searches: the larger of this and the rows a search fetches
+   * (5 × topK). Higher: better recall, slower searches. 400 is for galleries up to ~1M templates; 100 reaches recall@10 0.997
+   * at 100k (docs/SCALING.md, "Gallery at scale").
+   */
+  KNN_EF_SEARCH: intFrom(400, 1, 1000),
+  /** A search whose scope holds at most this many templates of the model is answered exactly, without the HNSW index. 0: never. */
+  KNN_EXACT_SCOPE_MAX: intFrom(5_000, 0, 10_000_000),
+
   /** Probe-face crops are kept this many days after their search, then purged (audited). */
   PROBE_RETENTION_DAYS: intFrom(90, 1, 3650),
 
@@ -139,6 +148,7 @@ export interface Config {
     readonly probeMinQuality: number;
     readonly enrolMinQuality: number;
   };
+  readonly knn: { readonly efSearch: number; readonly exactScopeMax: number };
   readonly retention: { readonly probeDays: number };
   readonly secrets: { readonly bootstrapAdminKey?: string; readonly encryptionKey?: Buffer };
 }
@@ -201,6 +211,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       probeMinQuality: e.PROBE_MIN_QUALITY,
       enrolMinQuality: e.ENROL_MIN_QUALITY,
     },
+    knn: { efSearch: e.KNN_EF_SEARCH, exactScopeMax: e.KNN_EXACT_SCOPE_MAX },
     retention: { probeDays: e.PROBE_RETENTION_DAYS },
     secrets: {
       bootstrapAdminKey: e.FACEMATCH_BOOTSTRAP_ADMIN_KEY,

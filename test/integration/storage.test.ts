@@ -112,8 +112,11 @@ describe.each(backends())('storage on $name', (backend) => {
       await faces.insert(db, { id: randomUUID(), subjectId: s.id, modelId: model, embedding: v, quality, box, source: null });
       ids.push(s.id);
     }
-    const hits = await knn(db, { embedding: near(vs[7]!, 0.2), modelId: model, topK: 3 });
+    const probe = near(vs[7]!, 0.2);
+    const hits = await knn(db, { embedding: probe, modelId: model, topK: 3 });
     expect(hits[0]!.subjectId).toBe(ids[7]);
+    // Full-precision distance even where the index holds halfvec (512-d, migration 0053): 16-bit floats would be off by ~1e-4.
+    expect(hits[0]!.distance).toBeCloseTo(1 - probe.reduce((s, x, i) => s + x * vs[7]![i]!, 0), 6);
     expect(hits.every((h) => ids.includes(h.subjectId))).toBe(true);
     // The plan of the repository's own kNN statement. With 40 rows the planner rightly prefers the model_id index (a bitmap
     // scan) or a seq scan; with those off, what is left shows the statement's ORDER BY matches the HNSW index's expression
@@ -124,6 +127,77 @@ describe.each(backends())('storage on $name', (backend) => {
     });
     expect(plan).toMatch(new RegExp(`Index Scan using face_embedding_${dims}_hnsw`));
     await own.drop();
+  });
+
+  describe('small scopes are searched exactly', () => {
+    // Scopes of at most `exactScopeMax` templates skip the HNSW graph (docs/SCALING.md, "Filtered search").
+    const exact = createFaceRepo({ exactScopeMax: 1000 });
+    const probe = seededUnitVectors(1, 128, 4242)[0]!;
+    /** Subjects of one fresh watchlist: subject id → its face vectors. */
+    const gallery = new Map<string, number[][]>();
+    let list = '';
+    const cosine = (a: number[], b: number[]) => 1 - a.reduce((s, x, i) => s + x * b[i]!, 0);
+    /** Brute force: each subject's nearest face, nearest subjects first. */
+    const bruteForce = (topK: number, only?: Set<string>) =>
+      [...gallery]
+        .filter(([id]) => !only || only.has(id))
+        .map(([id, vs]) => ({ id, d: Math.min(...vs.map((v) => cosine(probe, v))) }))
+        .sort((a, b) => a.d - b.d || a.id.localeCompare(b.id))
+        .slice(0, topK);
+    const sanctions = new Set<string>();
+
+    beforeAll(async () => {
+      list = (await watchlistRepo.insert(t.db, { id: randomUUID(), organization: 'org-a', name: 'exact-scope', description: null, jurisdiction: 'EU', legalBasis: 'test', retentionDays: null })).id;
+      // One subject holds 50 faces right next to the probe: more than the HNSW statement fetches for topK 5 (40 rows), so only
+      // a search that keeps each subject's best face over the whole scope returns five subjects.
+      const crowded = await enrol(t.db, near(probe, 0.05, 1), { watchlistId: list });
+      gallery.set(crowded.subjectId, [near(probe, 0.05, 1)]);
+      for (let i = 2; i <= 50; i++) {
+        const v = near(probe, 0.05, i);
+        await faces.insert(t.db, { id: randomUUID(), subjectId: crowded.subjectId, modelId: MODEL, embedding: v, quality, box, source: null });
+        gallery.get(crowded.subjectId)!.push(v);
+      }
+      for (let i = 0; i < 30; i++) {
+        const v = near(probe, 0.4 + i * 0.05, 100 + i);
+        const s = await enrol(t.db, v, { watchlistId: list, category: i % 3 === 0 ? 'sanctions' : 'fraud' });
+        gallery.set(s.subjectId, [v]);
+        if (i % 3 === 0) sanctions.add(s.subjectId);
+      }
+      await t.db.exec('ANALYZE');
+    });
+
+    const search = (repo: ReturnType<typeof createFaceRepo>, q: Partial<Knn> = {}) =>
+      t.db.transaction((tx) =>
+        repo.nearestSubjects(tx, { embedding: probe, modelId: MODEL, topK: 5, ...q, scope: { organization: 'org-a', mode: 'investigative', at: new Date(), watchlistIds: [list], ...q.scope } }),
+      );
+
+    it('returns exactly the brute-force top-k subjects, each with its nearest face', async () => {
+      const hits = await search(exact);
+      const want = bruteForce(5);
+      expect(hits.map((h) => h.subjectId)).toEqual(want.map((w) => w.id));
+      hits.forEach((h, i) => expect(h.distance).toBeCloseTo(want[i]!.d, 5));
+      expect(new Set(hits.map((h) => h.watchlistId))).toEqual(new Set([list]));
+      // The category filter applies on this path too.
+      const filtered = await search(exact, { topK: 4, categories: ['sanctions'] });
+      expect(filtered.map((h) => h.subjectId)).toEqual(bruteForce(4, sanctions).map((w) => w.id));
+    });
+
+    it('chooses the plan by the scope size: no HNSW at or below exactScopeMax, HNSW above it', async () => {
+      const noPlanShortcuts = 'SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off';
+      const explain = (repo: ReturnType<typeof createFaceRepo>) =>
+        t.db.transaction(async (tx) => {
+          await tx.exec(noPlanShortcuts);
+          return repo.explainNearest(tx, { embedding: probe, modelId: MODEL, topK: 5, scope: { organization: 'org-a', mode: 'investigative', at: new Date(), watchlistIds: [list] } });
+        });
+      // The scope holds 80 templates.
+      expect(await explain(createFaceRepo({ exactScopeMax: 80 }))).not.toMatch(/hnsw/);
+      expect(await explain(createFaceRepo({ exactScopeMax: 79 }))).toMatch(/Index Scan using face_embedding_128_hnsw/);
+    });
+
+    it('returns nothing, without searching, when the caller may see no watchlist', async () => {
+      expect(await search(exact, { scope: { organization: 'org-without-watchlists', mode: 'investigative', at: new Date() } })).toEqual([]);
+      expect(await t.db.transaction((tx) => exact.explainNearest(tx, { embedding: probe, modelId: MODEL, topK: 5, scope: { organization: 'org-without-watchlists', mode: 'investigative', at: new Date() } }))).toMatch(/no watchlist in scope/);
+    });
   });
 
   it('compares only templates of the same model', async () => {

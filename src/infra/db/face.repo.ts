@@ -44,25 +44,32 @@ export interface KnnQuery {
   categories?: string[];
 }
 
-/** Embedding sizes with an HNSW index (see migrations): one partial index per size on `embedding::vector(N)`. */
-const INDEXED_DIMS = [128, 512, 1024] as const;
+/**
+ * Embedding sizes with an HNSW index (see migrations), and the index's element type: one partial index per size on
+ * `embedding::vector(N)`, or `embedding::halfvec(N)` for 512-d (migration 0053: half the memory at the same recall).
+ */
+export type IndexType = 'vector' | 'halfvec';
+const INDEXED: ReadonlyMap<number, IndexType> = new Map([
+  [128, 'vector'],
+  [512, 'halfvec'],
+  [1024, 'vector'],
+]);
 
 /**
- * kNN SQL per embedding size. The dimension is a code constant from INDEXED_DIMS (the cast must be literal for the planner
- * to match the partial expression index); every value is a bound parameter.
+ * kNN SQL for one embedding size and index type. The dimension is a code constant from INDEXED (the cast must be literal for
+ * the planner to match the partial expression index); every value is a bound parameter.
  * The top-k runs inside a CTE ordered by the indexed expression (HNSW, iterative scan so filters still fill k), then keeps
- * each subject's nearest face and re-sorts exactly (relaxed_order may return slightly out of order).
+ * each subject's nearest face and re-sorts exactly (relaxed_order may return slightly out of order). The distance returned is
+ * always the full-precision one: with a halfvec index the graph only chooses the candidates, which are then re-ranked.
  * Access scope (watchlists the caller owns or holds a live grant for, see watchlist.repo accessSql) is part of this query:
  * `ARRAY(SELECT …)` is uncorrelated, so PostgreSQL computes it once (an InitPlan) and each index row is then checked against
  * the face row's own watchlist_id (kept equal to its subject's by triggers, migration 0042: no subject lookup per visited row).
  * The scope and category filters are per-row, not a join: with a join the planner hash-joins the whole index scan (every
- * template, 124 ms at 20k) before the LIMIT; this way the LIMIT stops the index scan. At 20k 512-d templates on PostgreSQL 15 +
- * pgvector 0.8: whole gallery p50 ≈ 20 ms, a 5 % watchlist ≈ 30–50 ms (scripts/watchlist-knn-timing.ts).
+ * template, 124 ms at 20k) before the LIMIT; this way the LIMIT stops the index scan. Figures at 100k and 1M templates:
+ * docs/SCALING.md.
  */
-const knnSql = new Map<number, string>(
-  INDEXED_DIMS.map((d) => [
-    d,
-    `WITH nn AS (
+export function knnSqlFor(d: number, index: IndexType): string {
+  return `WITH nn AS (
        SELECT f.id AS face_id, f.subject_id, f.embedding::vector(${d}) <=> $1::vector(${d}) AS distance
          FROM face f
         WHERE vector_dims(f.embedding) = ${d}
@@ -72,7 +79,7 @@ const knnSql = new Map<number, string>(
                  WHERE ${accessSql('$3::text', '$4::text', '$5::timestamptz')} IS NOT NULL
                    AND ($6::uuid[] IS NULL OR w.id = ANY($6::uuid[]))))
           AND ($7::text[] IS NULL OR (SELECT s.category FROM subject s WHERE s.id = f.subject_id) = ANY($7::text[]))
-        ORDER BY f.embedding::vector(${d}) <=> $1::vector(${d})
+        ORDER BY f.embedding::${index}(${d}) <=> $1::${index}(${d})
         LIMIT $8
      ), best AS (
        SELECT DISTINCT ON (subject_id) face_id, subject_id, distance FROM nn ORDER BY subject_id, distance, face_id
@@ -80,14 +87,65 @@ const knnSql = new Map<number, string>(
      SELECT b.face_id, b.subject_id, b.distance, s.category, s.watchlist_id, w.organization AS owner
        FROM best b JOIN subject s ON s.id = b.subject_id JOIN watchlist w ON w.id = s.watchlist_id
       ORDER BY b.distance, b.subject_id
-      LIMIT $9`,
-  ]),
-);
+      LIMIT $9`;
+}
+const knnSql = new Map<number, string>([...INDEXED].map(([d, index]) => [d, knnSqlFor(d, index)]));
 
 /** Rows fetched per wanted subject before de-duplication (subjects usually hold a few faces). Bounded by ef_search's max 1000. */
 const OVERFETCH = 5;
 
-function knnStatement(q: KnnQuery): { sql: string; params: unknown[] } {
+/** The watchlists a search may see (the same access rule as the HNSW statement), as text: the form face_scope_idx is on. */
+const SCOPE_SQL = `SELECT ARRAY(SELECT w.id::text FROM watchlist w
+                      WHERE ${accessSql('$1::text', '$2::text', '$3::timestamptz')} IS NOT NULL
+                        AND ($4::uuid[] IS NULL OR w.id = ANY($4::uuid[]))) AS ids`;
+
+/**
+ * How many templates of the model the scope holds, counted only up to $3 (a range of face_scope_idx, migration 0052): enough
+ * to choose the plan without paying for a count of a large gallery. A statement of its own, with the ids bound: with the ids
+ * computed inside the statement the planner could not see how selective they are and read the whole table for a 1 %
+ * watchlist of a 1M gallery (2 s a search).
+ */
+const SCOPE_COUNT_SQL = `SELECT count(*)::int AS n FROM (
+   SELECT 1 FROM face f WHERE f.watchlist_id::text = ANY ($1::text[]) AND f.model_id = $2 LIMIT $3) x`;
+
+/**
+ * Exact kNN over a small scope: the scope's rows through the btree face_scope_idx, each subject's nearest
+ * face, a top-k sort. The distance is on `embedding` itself, not the indexed `embedding::vector(N)` expression, so no HNSW
+ * index can serve the ORDER BY. Used when the scope holds few templates: HNSW with a selective filter has to walk the graph
+ * past every out-of-scope template (iterative scan) and is then slower than reading the scope, and approximate.
+ */
+const exactSql = new Map<number, string>(
+  [...INDEXED.keys()].map((d) => [
+    d,
+    `WITH best AS (
+       SELECT DISTINCT ON (f.subject_id) f.id AS face_id, f.subject_id, f.embedding <=> $1::vector AS distance
+         FROM face f
+        WHERE f.watchlist_id::text = ANY ($2::text[])
+          AND f.model_id = $3
+          AND vector_dims(f.embedding) = ${d}
+          AND ($4::text[] IS NULL OR (SELECT s.category FROM subject s WHERE s.id = f.subject_id) = ANY($4::text[]))
+        ORDER BY f.subject_id, distance, f.id
+     ), top AS (
+       SELECT * FROM best ORDER BY distance, subject_id LIMIT $5
+     )
+     SELECT b.face_id, b.subject_id, b.distance, s.category, s.watchlist_id, w.organization AS owner
+       FROM top b JOIN subject s ON s.id = b.subject_id JOIN watchlist w ON w.id = s.watchlist_id
+      ORDER BY b.distance, b.subject_id`,
+  ]),
+);
+
+export interface FaceRepoOptions {
+  /**
+   * Floor for hnsw.ef_search (the HNSW candidate list). Each search uses the larger of this and the rows it fetches, at most
+   * 1000 (pgvector's maximum). Unset: the rows fetched.
+   */
+  efSearch?: number;
+  /** Scopes holding at most this many templates of the model are searched exactly (no HNSW). Unset: 0, always HNSW. */
+  exactScopeMax?: number;
+}
+
+/** The HNSW kNN statement, its parameters and hnsw.ef_search for one query (exported for scripts/gallery-scale.ts, which times variants of it). */
+export function knnStatement(q: KnnQuery, opts: FaceRepoOptions = {}): { sql: string; params: unknown[]; efSearch: number } {
   const sql = knnSql.get(q.embedding.length);
   if (!sql) throw new Error(`no vector index for ${q.embedding.length}-d embeddings`);
   const fetch = Math.min(1000, Math.max(40, q.topK * OVERFETCH));
@@ -95,10 +153,38 @@ function knnStatement(q: KnnQuery): { sql: string; params: unknown[] } {
   return {
     sql,
     params: [toVectorParam(q.embedding), q.modelId, organization, mode, at, watchlistIds ?? null, q.categories?.length ? q.categories : null, fetch, q.topK],
+    efSearch: Math.min(1000, Math.max(fetch, opts.efSearch ?? 0)),
   };
 }
 
-export function createFaceRepo() {
+type KnnPlan = { kind: 'empty' } | { kind: 'exact'; sql: string; params: unknown[] } | ({ kind: 'hnsw' } & ReturnType<typeof knnStatement>);
+
+/** Exact scan for a small scope, HNSW otherwise; `empty` when the caller may see no watchlist at all. */
+async function planKnn(tx: Queryable, q: KnnQuery, opts: FaceRepoOptions): Promise<KnnPlan> {
+  const hnsw = knnStatement(q, opts);
+  const max = opts.exactScopeMax ?? 0;
+  if (max <= 0) return { kind: 'hnsw', ...hnsw };
+  const { organization, mode, at, watchlistIds } = q.scope;
+  const ids = (await tx.query<{ ids: string[] }>(SCOPE_SQL, [organization, mode, at, watchlistIds ?? null])).rows[0]!.ids;
+  if (!ids.length) return { kind: 'empty' };
+  const templates = (await tx.query<{ n: number }>(SCOPE_COUNT_SQL, [ids, q.modelId, max + 1])).rows[0]!.n;
+  if (templates > max) return { kind: 'hnsw', ...hnsw };
+  return {
+    kind: 'exact',
+    sql: exactSql.get(q.embedding.length)!,
+    params: [hnsw.params[0], ids, q.modelId, q.categories?.length ? q.categories : null, q.topK],
+  };
+}
+
+/** Runs `plan` with its settings (HNSW: ef_search and iterative scan, SET LOCAL) and returns its rows. */
+async function runPlan<R>(tx: Queryable, plan: Exclude<KnnPlan, { kind: 'empty' }>, prefix = ''): Promise<R[]> {
+  if (plan.kind === 'hnsw') {
+    await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [String(plan.efSearch)]);
+  }
+  return (await tx.query<R>(prefix + plan.sql, plan.params)).rows;
+}
+
+export function createFaceRepo(opts: FaceRepoOptions = {}) {
   return {
     async insert(
       db: Queryable,
@@ -165,10 +251,10 @@ export function createFaceRepo() {
 
     /** Must run inside a transaction: the index settings are SET LOCAL. */
     async nearestSubjects(tx: Queryable, q: KnnQuery): Promise<NeighbourRow[]> {
-      const { sql, params } = knnStatement(q);
-      await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [String(params[7])]);
-      const r = await tx.query<{ face_id: string; subject_id: string; distance: number; category: Category; watchlist_id: string; owner: string }>(sql, params);
-      return r.rows.map((x) => ({
+      const plan = await planKnn(tx, q, opts);
+      if (plan.kind === 'empty') return [];
+      const rows = await runPlan<{ face_id: string; subject_id: string; distance: number; category: Category; watchlist_id: string; owner: string }>(tx, plan);
+      return rows.map((x) => ({
         faceId: x.face_id,
         subjectId: x.subject_id,
         category: x.category,
@@ -180,10 +266,10 @@ export function createFaceRepo() {
 
     /** The plan of the very statement nearestSubjects runs (same SQL, same settings): for the index-use check on PostgreSQL. */
     async explainNearest(tx: Queryable, q: KnnQuery, analyze = false): Promise<string> {
-      const { sql, params } = knnStatement(q);
-      await tx.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", [String(params[7])]);
-      const r = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}${sql}`, params);
-      return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+      const plan = await planKnn(tx, q, opts);
+      if (plan.kind === 'empty') return 'no watchlist in scope: no statement runs';
+      const rows = await runPlan<{ 'QUERY PLAN': string }>(tx, plan, `EXPLAIN ${analyze ? '(ANALYZE, BUFFERS) ' : ''}`);
+      return rows.map((x) => x['QUERY PLAN']).join('\n');
     },
 
     /** All templates of one subject for one model, with their distance to the probe (1:1 verification). */

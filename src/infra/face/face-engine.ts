@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import type { Config } from '../../config';
 import type { AnalyzedImage, AnalyzeOptions, Box, DetectedFace, FaceEngine, ModelInfo } from '../../domain/face.types';
 import type { FaceAnalysis, StageTimings } from './analysis.types';
 import type { BackendKind } from './backend';
@@ -30,6 +31,23 @@ export interface FaceEngineConfig extends DecodeLimits {
   jobTimeoutMs?: number;
   /** Observers for /metrics. */
   observe?: EngineObserver;
+}
+
+/** The engine settings the configuration decides (FACE_*, image limits); callers add what is theirs (observers, queue size). */
+export function engineConfigFrom(config: Config): FaceEngineConfig {
+  return {
+    backend: config.face.backend,
+    workers: config.face.workers,
+    queueLimit: config.face.queueLimit,
+    maxPixels: config.limits.imagePixels,
+    maxBytes: config.limits.uploadBytes,
+    maxAnalysisPixels: config.face.maxAnalysisPixels,
+    minDetectionScore: config.face.minDetectionScore,
+    modelId: config.face.model,
+    modelsDir: config.face.modelsDir,
+    minFacePx: config.face.minFacePx,
+    jobTimeoutMs: config.face.jobTimeoutMs,
+  };
 }
 
 export interface EngineObserver {
