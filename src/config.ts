@@ -71,7 +71,7 @@ const schema = z.object({
    */
   KNN_EF_SEARCH: intFrom(400, 1, 1000),
   /** A search whose scope holds at most this many templates of the model is answered exactly, without the HNSW index. 0: never. */
-  KNN_EXACT_SCOPE_MAX: intFrom(5_000, 0, 10_000_000),
+  KNN_EXACT_SCOPE_MAX: intFrom(20_000, 0, 10_000_000),
 
   /** Probe-face crops are kept this many days after their search, then purged (audited). */
   PROBE_RETENTION_DAYS: intFrom(90, 1, 3650),

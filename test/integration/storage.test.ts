@@ -163,6 +163,10 @@ describe.each(backends())('storage on $name', (backend) => {
         gallery.set(s.subjectId, [v]);
         if (i % 3 === 0) sanctions.add(s.subjectId);
       }
+      // Another watchlist of the same model, larger than the scope: the exact path is for a scope that is a minority of the
+      // gallery (a small whole gallery goes through its graph), and this keeps it one whatever other tests enrolled.
+      const elsewhere = (await watchlistRepo.insert(t.db, { id: randomUUID(), organization: 'org-a', name: 'exact-elsewhere', description: null, jurisdiction: 'EU', legalBasis: 'test', retentionDays: null })).id;
+      for (const v of seededUnitVectors(100, 128, 777)) await enrol(t.db, v, { watchlistId: elsewhere });
       await t.db.exec('ANALYZE');
     });
 
@@ -192,6 +196,15 @@ describe.each(backends())('storage on $name', (backend) => {
       // The scope holds 80 templates.
       expect(await explain(createFaceRepo({ exactScopeMax: 80 }))).not.toMatch(/hnsw/);
       expect(await explain(createFaceRepo({ exactScopeMax: 79 }))).toMatch(/Index Scan using face_embedding_128_hnsw/);
+    });
+
+    it('searches a scope holding most of the gallery through HNSW however small it is', async () => {
+      // Every watchlist of org-a: the whole gallery of the model, far below this exactScopeMax.
+      const whole = await t.db.transaction(async (tx) => {
+        await tx.exec('SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off');
+        return createFaceRepo({ exactScopeMax: 1_000_000 }).explainNearest(tx, { embedding: probe, modelId: MODEL, topK: 5, scope: { organization: 'org-a', mode: 'investigative', at: new Date() } });
+      });
+      expect(whole).toMatch(/face_embedding_128_hnsw/);
     });
 
     it('returns nothing, without searching, when the caller may see no watchlist', async () => {
@@ -250,8 +263,14 @@ describe.each(backends())('storage on $name', (backend) => {
   it('counts templates per model through the triggers (migration 0060): repository inserts, a bulk INSERT … SELECT, a model change, a subject deletion', async () => {
     const counted = async (model?: string) =>
       (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM face WHERE ($1::text IS NULL OR model_id = $1)', [model ?? null])).rows[0]!.n;
+    const grouped = async (sql: string) =>
+      Object.fromEntries((await t.db.query<{ k: string; n: number }>(sql)).rows.map((r) => [r.k, Number(r.n)]));
     const agree = async () => {
       for (const m of [MODEL, 'count-a', 'count-b', undefined]) expect(await faces.countTemplates(t.db, m)).toBe(await counted(m));
+      // Per (model, watchlist), the rows face.repo sizes a search's scope from.
+      expect(await grouped("SELECT model_id || '/' || watchlist_id AS k, n FROM face_template_count WHERE n > 0")).toEqual(
+        await grouped("SELECT model_id || '/' || watchlist_id AS k, count(*) AS n FROM face GROUP BY 1"),
+      );
     };
     await agree();
     const vs = seededUnitVectors(5, 128, 4242);
@@ -268,6 +287,9 @@ describe.each(backends())('storage on $name', (backend) => {
     await agree();
     await t.db.query("UPDATE face SET model_id = 'count-b' WHERE model_id = 'count-a' AND subject_id = $1", [made[0]!.subjectId]);
     await t.db.query("UPDATE face SET source = 'x' WHERE model_id = 'count-b'");
+    await agree();
+    // A subject moved to another watchlist takes its templates along (face.watchlist_id follows by migration 0042's trigger).
+    await t.db.query('UPDATE subject SET watchlist_id = $1 WHERE id = $2', [wl['rare'], made[1]!.subjectId]);
     await agree();
     expect(await faces.countTemplates(t.db, 'count-b')).toBe(1);
     for (const m of made) await subjects.delete(t.db, m.subjectId);

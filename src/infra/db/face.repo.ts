@@ -100,13 +100,12 @@ const SCOPE_SQL = `SELECT ARRAY(SELECT w.id::text FROM watchlist w
                         AND ($4::uuid[] IS NULL OR w.id = ANY($4::uuid[]))) AS ids`;
 
 /**
- * How many templates of the model the scope holds, counted only up to $3 (a range of face_scope_idx, migration 0052): enough
- * to choose the plan without paying for a count of a large gallery. A statement of its own, with the ids bound: with the ids
- * computed inside the statement the planner could not see how selective they are and read the whole table for a 1 %
- * watchlist of a 1M gallery (2 s a search).
+ * How many templates of the model the scope holds, and the whole gallery: read from face_template_count (per model and
+ * watchlist, kept by triggers, migration 0060), so choosing the plan costs the same at 1M templates as at 1k.
  */
-const SCOPE_COUNT_SQL = `SELECT count(*)::int AS n FROM (
-   SELECT 1 FROM face f WHERE f.watchlist_id::text = ANY ($1::text[]) AND f.model_id = $2 LIMIT $3) x`;
+const SCOPE_COUNT_SQL = `SELECT coalesce(sum(n) FILTER (WHERE watchlist_id::text = ANY ($1::text[])), 0)::int AS scope,
+                                coalesce(sum(n), 0)::int AS gallery
+                           FROM face_template_count WHERE model_id = $2`;
 
 /**
  * Exact kNN over a small scope: the scope's rows through the btree face_scope_idx, each subject's nearest
@@ -140,7 +139,10 @@ export interface FaceRepoOptions {
    * 1000 (pgvector's maximum). Unset: the rows fetched.
    */
   efSearch?: number;
-  /** Scopes holding at most this many templates of the model are searched exactly (no HNSW). Unset: 0, always HNSW. */
+  /**
+   * Scopes holding at most this many templates of the model, and at most half of the gallery, are searched exactly (no HNSW).
+   * Unset: 0, always HNSW.
+   */
   exactScopeMax?: number;
 }
 
@@ -167,8 +169,10 @@ async function planKnn(tx: Queryable, q: KnnQuery, opts: FaceRepoOptions): Promi
   const { organization, mode, at, watchlistIds } = q.scope;
   const ids = (await tx.query<{ ids: string[] }>(SCOPE_SQL, [organization, mode, at, watchlistIds ?? null])).rows[0]!.ids;
   if (!ids.length) return { kind: 'empty' };
-  const templates = (await tx.query<{ n: number }>(SCOPE_COUNT_SQL, [ids, q.modelId, max + 1])).rows[0]!.n;
-  if (templates > max) return { kind: 'hnsw', ...hnsw };
+  const { scope, gallery } = (await tx.query<{ scope: number; gallery: number }>(SCOPE_COUNT_SQL, [ids, q.modelId])).rows[0]!;
+  // Exact only for a scope that is both small and a minority of the gallery: the iterative HNSW scan is slow and approximate
+  // only when most of what it walks is out of scope; a small whole gallery is searched faster through its graph.
+  if (scope > max || scope * 2 > gallery) return { kind: 'hnsw', ...hnsw };
   return {
     kind: 'exact',
     sql: exactSql.get(q.embedding.length)!,
