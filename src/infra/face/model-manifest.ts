@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ModelInfo } from '../../domain/face.types';
 import { PROJECT_ROOT } from '../project-root';
+import type { QUALITY_THRESHOLDS } from './quality';
 
 /**
  * `models/<name>.manifest.json` names the weight files the service loads (inside installed npm packages: face-api's `model/`
@@ -110,6 +111,11 @@ export interface ModelManifest {
     centre?: ManifestFile;
   };
   models: ManifestNet[];
+  /**
+   * Quality thresholds (quality.ts QUALITY_THRESHOLDS) that differ for this model, e.g. the detection-score ramp: each
+   * detector's confidences are on a scale of their own. Not part of the model id (templates do not depend on it).
+   */
+  quality?: Partial<Record<keyof typeof QUALITY_THRESHOLDS, number>>;
 }
 
 /** `<project>/models`: one `<name>.manifest.json` per model id the service can run, and `calibration/` tables. */

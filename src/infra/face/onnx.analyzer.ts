@@ -8,7 +8,7 @@ import { finishDescriptor } from './descriptor';
 import { DEFAULT_PLAN, nonMaxSuppression, planDetection, touchesInnerEdge, type Detection, type DetectionLevel } from './detection-plan';
 import { flipHorizontal, toInputTensor, warmUpImage, warpAffine, type Affine } from './image-ops';
 import { modelInfo, readVerifiedCentre, readVerifiedOnnx, type ManifestNet, type ModelManifest, type OnnxNetConfig } from './model-manifest';
-import { assessQuality, measureQuality, rgbToGrey, type Point } from './quality';
+import { assessQuality, measureQuality, qualityThresholdsFor, rgbToGrey, type Point } from './quality';
 import { alignmentWarp, fivePoints, scaledTemplate } from './similarity-transform';
 
 /**
@@ -140,6 +140,7 @@ export async function createOnnxAnalyzer(cfg: OnnxAnalyzerConfig): Promise<FaceA
     openNet(embFile.net, embFile.bytes),
   ]);
   const centre = readVerifiedCentre(manifest);
+  const qualityThresholds = qualityThresholdsFor(manifest);
   const minScore = cfg.minDetectionScore ?? detector.cfg.minScore ?? 0.7;
   const planOptions = {
     ...DEFAULT_PLAN,
@@ -265,6 +266,7 @@ export async function createOnnxAnalyzer(cfg: OnnxAnalyzerConfig): Promise<FaceA
 
       const quality = assessQuality(
         measureQuality({ landmarks, detectionScore: d.score, chipGrey: rgbToGrey(qualityChip, QUALITY_CHIP * QUALITY_CHIP), chipSize: QUALITY_CHIP }),
+        qualityThresholds,
       );
       const face: FaceAnalysis = { box: d.box, detectionScore: d.score, quality, embedding, landmarks };
       if (options.variants) {

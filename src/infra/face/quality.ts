@@ -1,4 +1,5 @@
 import type { FaceQuality, QualityIssue } from '../../domain/face.types';
+import type { ModelManifest } from './model-manifest';
 
 /**
  * Face quality from plain numbers and pixels (no tfjs), so every rule is unit-testable.
@@ -29,6 +30,7 @@ export const QUALITY_THRESHOLDS = {
   maxPitchDeg: 30,
   goodPitchDeg: 12,
   /** SSD detection confidence. */
+  badDetectionScore: 0.3,
   minDetectionScore: 0.7,
   goodDetectionScore: 0.9,
   /** Mean luminance (0-255) of the chip: too dark below, too bright above; low contrast below minContrast (grey std dev). */
@@ -145,21 +147,28 @@ export function measureQuality(input: { landmarks: Point[]; detectionScore: numb
   };
 }
 
-export function assessQuality(m: QualityMeasures, t = QUALITY_THRESHOLDS): FaceQuality {
-  const f: Record<QualityIssue, number> = {
+export type QualityThresholds = { readonly [K in keyof typeof QUALITY_THRESHOLDS]: number };
+
+/** Each check's factor in [0, 1] (0.5 at its issue threshold), by the issue it names. */
+export function qualityFactors(m: QualityMeasures, t: QualityThresholds = QUALITY_THRESHOLDS): Record<QualityIssue, number> {
+  return {
     SMALL_FACE: ramp(m.interEyePx, t.minInterEyePx / 2, t.minInterEyePx, t.goodInterEyePx),
     BLUR: ramp(m.sharpness, 0, t.minSharpness, t.goodSharpness),
     EXTREME_POSE: Math.min(
       ramp(Math.abs(m.yawDeg), 75, t.maxYawDeg, t.goodYawDeg),
       ramp(Math.abs(m.pitchDeg), 70, t.maxPitchDeg, t.goodPitchDeg),
     ),
-    LOW_DETECTION_SCORE: ramp(m.detectionScore, 0.3, t.minDetectionScore, t.goodDetectionScore),
+    LOW_DETECTION_SCORE: ramp(m.detectionScore, t.badDetectionScore, t.minDetectionScore, t.goodDetectionScore),
     POOR_EXPOSURE: Math.min(
       ramp(m.luminanceMean, 0, t.minLuminance, t.minLuminance + 30),
       ramp(m.luminanceMean, 255, t.maxLuminance, t.maxLuminance - 30),
       ramp(m.luminanceStd, 0, t.minContrast, t.minContrast * 2),
     ),
   };
+}
+
+export function assessQuality(m: QualityMeasures, t: QualityThresholds = QUALITY_THRESHOLDS): FaceQuality {
+  const f = qualityFactors(m, t);
   const factors = Object.values(f);
   const min = Math.min(...factors);
   const product = factors.reduce((a, b) => a * b, 1);
@@ -171,4 +180,9 @@ export function assessQuality(m: QualityMeasures, t = QUALITY_THRESHOLDS): FaceQ
     issues,
     metrics: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v)])),
   };
+}
+
+/** The thresholds for a model: QUALITY_THRESHOLDS with the manifest's own where its scale differs (ModelManifest.quality). */
+export function qualityThresholdsFor(manifest: Pick<ModelManifest, 'quality'>): QualityThresholds {
+  return { ...QUALITY_THRESHOLDS, ...manifest.quality };
 }

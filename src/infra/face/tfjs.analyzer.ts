@@ -6,7 +6,7 @@ import type { RawImage } from './decode';
 import { modelInfo, readManifest, readVerifiedCentre, readVerifiedWeights, type FaceApiNetName, type ModelManifest } from './model-manifest';
 import { finishDescriptor } from './descriptor';
 import { warmUpImage } from './image-ops';
-import { assessQuality, measureQuality, rgbToGrey, type Point } from './quality';
+import { assessQuality, measureQuality, qualityThresholdsFor, rgbToGrey, type Point } from './quality';
 
 /**
  * The in-process face analyzer: SSD-MobileNetV1 detection → 68 landmarks → chip (geometry and size from the model manifest) →
@@ -83,6 +83,7 @@ function buildAnalyzer(
   const minConfidence = cfg.minDetectionScore ?? 0.5;
   const rotate = pipeline.alignRotation ?? true;
   const chipPadding = pipeline.chipPadding ?? CHIP_PADDING;
+  const qualityThresholds = qualityThresholdsFor(manifest);
   const pads = cfg.detectionPads ?? DETECTION_PADS;
   const ssdOptions = new faceapi.SsdMobilenetv1Options({ minConfidence, maxResults: 100 });
   type Tensor3D = ReturnType<typeof tf.tensor3d>;
@@ -227,6 +228,7 @@ function buildAnalyzer(
         const landmarks = lmInput.map((p) => ({ x: p.x - offset, y: p.y - offset }));
         const quality = assessQuality(
           measureQuality({ landmarks, detectionScore: d.score, chipGrey: rgbToGrey(chipRgb, CHIP_SIZE * CHIP_SIZE), chipSize: CHIP_SIZE }),
+          qualityThresholds,
         );
         const face: FaceAnalysis = { box: d.box, detectionScore: d.score, quality, embedding, landmarks };
         if (options.variants) face.variants = await variantsFor(batch!, lmInput);
