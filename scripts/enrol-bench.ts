@@ -21,6 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { csvLine, readCsvFile } from './lib/csv';
+import { lfwPhotos } from './lib/lfw';
 
 const ROOT = path.resolve(__dirname, '..');
 const { values } = parseArgs({
@@ -33,19 +34,6 @@ const { values } = parseArgs({
 });
 const images = Number(values.images);
 const levels = values.concurrency.split(',').map(Number);
-
-function lfwPhotos(n: number): { person: string; file: string }[] {
-  const root = path.join(process.env.FACEMATCH_DATASETS ?? path.resolve(ROOT, '../shared/datasets'), 'lfw-dev/lfw-deepfunneled');
-  if (!fs.existsSync(root)) throw new Error(`${root} is absent (set FACEMATCH_DATASETS)`);
-  const out: { person: string; file: string }[] = [];
-  for (const person of fs.readdirSync(root).sort()) {
-    for (const f of fs.readdirSync(path.join(root, person)).sort()) {
-      if (out.length === n) return out;
-      if (f.endsWith('.jpg')) out.push({ person, file: path.join(root, person, f) });
-    }
-  }
-  return out;
-}
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -68,7 +56,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
 }
 
 async function main() {
-  const photos = lfwPhotos(images);
+  const photos = lfwPhotos(ROOT, images);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'enrol-bench-'));
   const admin = randomBytes(24).toString('base64url');
   const port = await freePort();
