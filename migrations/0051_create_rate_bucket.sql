@@ -1,4 +1,4 @@
--- Token buckets of the HTTP rate limits, shared by every instance on one PostgreSQL (src/http/rate-limit.ts). One row per
+-- Token buckets of the HTTP rate limits, shared by every instance on one PostgreSQL (src/platform/http/rate-limit.ts). One row per
 -- (rate, key or client address); each decision is one INSERT … ON CONFLICT DO UPDATE, atomic under the row lock.
 -- UNLOGGED: no WAL per request, not replicated; a crash empties the table, which only refills every bucket (a bucket that is
 -- absent is a full one). fillfactor leaves room for HOT updates (no indexed column changes on a decision).
