@@ -1,58 +1,85 @@
 import type { Logger } from 'pino';
 import { buildApp } from './app';
 import type { Config } from './config';
-import { createAuditService } from './domain/audit.service';
-import { dimensionCheckedEngine } from './domain/engine-guard';
-import { createKeyService } from './domain/key.service';
-import { createOversightService } from './domain/oversight.service';
-import { createReportService } from './domain/report';
-import { createReviewService } from './domain/review.service';
-import type { FaceEngine } from './domain/face.types';
-import { NotFoundError, NotReadyError } from './domain/errors';
-import { createSearchService } from './domain/search.service';
-import { createProbeFaceService } from './domain/probe-face.service';
-import { createProbeFaceRepo } from './infra/db/probe-face.repo';
-import { createSubjectService } from './domain/subject.service';
-import { calibrationDirs, createCalibrationStore } from './infra/calibration.store';
-import { createNoticeService } from './domain/notice.service';
-import { createWatchlistAccess, createWatchlistService } from './domain/watchlist.service';
-import { createWebhookWorker, type RetryPolicy, type WebhookSend } from './domain/webhook.worker';
-import { createNoticeRepo } from './infra/db/notice.repo';
-import { createWatchlistRepo } from './infra/db/watchlist.repo';
-import { createWebhookRepo } from './infra/db/webhook.repo';
-import { noticesRouter } from './http/routes/notices.routes';
-import { watchlistsRouter } from './http/routes/watchlists.routes';
-import { createImageCipher, resolveImageKey } from './infra/crypto/image-cipher';
-import { createAnchorRepo } from './infra/db/anchor.repo';
-import { createAuditRepo } from './infra/db/audit.repo';
-import type { Db, Queryable } from './infra/db/db';
-import { createReadRouter, type ReadRouter } from './infra/db/read-replica';
-import { createFaceRepo } from './infra/db/face.repo';
-import { createKeyRepo } from './infra/db/key.repo';
-import { isMigrated } from './infra/db/migrate';
-import { createReviewRepo } from './infra/db/review.repo';
-import { createSearchRepo } from './infra/db/search.repo';
-import { createStatsRepo } from './infra/db/stats.repo';
-import { createSubjectRepo } from './infra/db/subject.repo';
-import { createMetrics } from './http/metrics';
-import { databaseBucketStore, memoryBucketStore } from './http/rate-limit';
-import { createRateBucketRepo } from './infra/db/rate-bucket.repo';
-import { auditRouter } from './http/routes/audit.routes';
-import { oversightRouter } from './http/routes/oversight.routes';
-import { reviewsRouter } from './http/routes/reviews.routes';
-import { searchesRouter } from './http/routes/searches.routes';
-import { subjectsRouter } from './http/routes/subjects.routes';
+import { createAuditService } from './modules/audit/audit.service';
+import { createCheckpointService } from './modules/audit/checkpoint.service';
+import { createCheckpointDirectory } from './modules/audit/checkpoint-store';
+import { ephemeralDeploymentKey, loadDeploymentKey, parseEd25519PublicKey, type DeploymentKey } from './platform/crypto/deployment-key';
+import type { DestinationPolicy, Resolver } from './platform/http/outbound';
+import { dimensionCheckedEngine } from './platform/face/engine-guard';
+import { createKeyService } from './modules/key/key.service';
+import { createOversightService } from './modules/oversight/oversight.service';
+import { createReportService } from './modules/oversight/report.service';
+import { createReviewService } from './modules/review/review.service';
+import type { FaceEngine } from './shared/face.types';
+import { NotFoundError, NotReadyError } from './shared/errors';
+import { createSearchService } from './modules/search/search.service';
+import { createProbeFaceService } from './modules/search/probe-face.service';
+import { createProbeFaceRepo } from './modules/search/probe-face.repo';
+import { createSubjectService } from './modules/gallery/subject.service';
+import { calibrationDirs, createCalibrationStore } from './platform/face/calibration.store';
+import { createNoticeService } from './modules/notice/notice.service';
+import { createWatchlistAccess, createWatchlistService } from './modules/watchlist/watchlist.service';
+import { createWebhookWorker, type RetryPolicy, type WebhookSend } from './modules/notice/webhook.worker';
+import { createNoticeRepo } from './modules/notice/notice.repo';
+import { createWatchlistRepo } from './modules/watchlist/watchlist.repo';
+import { createWebhookRepo } from './modules/notice/webhook.repo';
+import { noticesRouter } from './modules/notice/notice.routes';
+import { grantsRouter, watchlistsRouter } from './modules/watchlist/watchlist.routes';
+import { createImageCipher, resolveImageKey } from './platform/crypto/image-cipher';
+import { createAnchorRepo } from './modules/audit/anchor.repo';
+import { createAuditRepo } from './modules/audit/audit.repo';
+import type { Db, Queryable } from './shared/db';
+import { createReadRouter, type ReadRouter } from './platform/db/read-replica';
+import { createFaceRepo } from './modules/gallery/face.repo';
+import { createKeyRepo } from './modules/key/key.repo';
+import { isMigrated } from './platform/db/migrate';
+import { createReviewRepo } from './modules/review/review.repo';
+import { createSearchRepo } from './modules/search/search.repo';
+import { createStatsRepo } from './modules/oversight/stats.repo';
+import { createRedactionRepo } from './modules/oversight/redaction.repo';
+import { namesSubject } from './modules/oversight/redaction';
+import { createSubjectRepo } from './modules/gallery/subject.repo';
+import { createMetrics } from './platform/http/metrics';
+import { databaseBucketStore, memoryBucketStore } from './platform/http/rate-limit';
+import { createRateBucketRepo } from './platform/http/rate-bucket.repo';
+import { auditRouter } from './modules/audit/audit.routes';
+import { oversightRouter } from './modules/oversight/oversight.routes';
+import { reviewsRouter } from './modules/review/review.routes';
+import { searchesRouter } from './modules/search/search.routes';
+import { subjectsRouter } from './modules/gallery/subject.routes';
+import { createSettingsService } from './modules/settings/settings.service';
+import { settingsRouter } from './modules/settings/settings.routes';
+import { createPurposeRepo } from './modules/purpose/purpose.repo';
+import { createPurposeService } from './modules/purpose/purpose.service';
+import { purposeRouter } from './modules/purpose/purpose.routes';
+import { createFederationRepo } from './modules/federation/federation.repo';
+import { createPartnerService, normaliseBaseUrl } from './modules/federation/partner.service';
+import { createFederationService } from './modules/federation/federation.service';
+import { createAnsweringService } from './modules/federation/answering.service';
+import { federationPublicRouter, federationRouter } from './modules/federation/federation.routes';
+import { createRateLimiter } from './platform/http/rate-limit';
+import { detectDecoder } from './platform/video/decoder';
+import { createJobRepo } from './modules/job/job.repo';
+import { createJobFiles } from './modules/job/job-files';
+import { createJobService } from './modules/job/job.service';
+import { createJobWorker } from './modules/job/job.worker';
+import { jobsRouter } from './modules/job/job.routes';
 
 export interface ComposeOptions {
   config: Config;
   db: Db;
   logger: Logger;
-  /** Builds the face engine (loads and warms models). Defaults to the worker-pool engine from infra/face. */
+  /** Builds the face engine (loads and warms models). Defaults to the worker-pool engine from platform/face. */
   engineFactory?: () => Promise<FaceEngine>;
   /** Milliseconds clock for the HTTP rate limiters. */
   clock?: () => number;
   /** Webhook delivery: clock, sender and retry policy (tests drive the worker with their own clock and tick()). */
-  webhooks?: { clock?: () => Date; send?: WebhookSend; retry?: RetryPolicy };
+  webhooks?: { clock?: () => Date; send?: WebhookSend; retry?: RetryPolicy; perOrganization?: number; maxInFlight?: number };
+  /** The deployment's Ed25519 key (default: DEPLOYMENT_KEY_FILE, or the one under DATA_DIR); tests pass a throwaway one. */
+  deploymentKey?: DeploymentKey;
+  /** Outbound requests: name resolution and extra trusted CAs (tests: simulated names, a test CA on loopback). */
+  outbound?: { resolve?: Resolver; tls?: { ca?: string | Buffer } };
   /** Built console served at `/` (default dist/console). */
   consoleDir?: string;
   /** Time source for probe-face retention and stored search times (tests move it forward); defaults to the wall clock. */
@@ -73,6 +100,8 @@ export async function compose(opts: ComposeOptions) {
   let engine: FaceEngine | null = null;
   let migrated = false;
   let retentionTimer: NodeJS.Timeout | null = null;
+  let checkpointTimer: NodeJS.Timeout | null = null;
+  let checkpointRun: Promise<void> | null = null;
   let retentionRun: Promise<void> | null = null;
   let draining = false;
 
@@ -80,7 +109,7 @@ export async function compose(opts: ComposeOptions) {
   const faces = createFaceRepo(config.knn);
   const subjectRepo = createSubjectRepo();
   const keyRepo = createKeyRepo();
-  const keys = createKeyService({ db, keys: keyRepo, audit });
+  const keys = createKeyService({ db, keys: keyRepo, audit, clock: opts.now });
   const calibration = createCalibrationStore(calibrationDirs(config.face.modelsDir));
   let router: ReadRouter | null = null;
   const metrics = createMetrics({
@@ -113,12 +142,19 @@ export async function compose(opts: ComposeOptions) {
   };
   const watchlistRepo = createWatchlistRepo();
   const access = createWatchlistAccess({ watchlists: watchlistRepo });
-  const subjects = createSubjectService({ db, subjects: subjectRepo, faces, audit, cipher, engine: requireEngine, enrolMinQuality: config.matching.enrolMinQuality, access, reads: replicaReads });
+  const redaction = createRedactionRepo();
+  const subjects = createSubjectService({
+    db, subjects: subjectRepo, faces, audit, cipher, engine: requireEngine, access, reads: replicaReads,
+    enrolRules: { minQuality: config.matching.enrolMinQuality, floorQuality: config.matching.enrolQualityFloor, dominantRatio: config.matching.enrolDominantRatio },
+    redact: (tx, s, at) => redaction.redactForSubject(tx, s.id, namesSubject([s.displayName, s.externalRef]), at),
+  });
   const watchlists = createWatchlistService({ db, watchlists: watchlistRepo, audit, access, eraseSubject: (p, id) => subjects.erase(p, id) });
   const noticeRepo = createNoticeRepo();
   const webhookRepo = createWebhookRepo();
-  const notices = createNoticeService({ db, notices: noticeRepo, webhooks: webhookRepo, audit, cipher, reads: replicaReads });
-  const webhookWorker = createWebhookWorker({ db, webhooks: webhookRepo, cipher, ...opts.webhooks });
+  /** Every request to a URL someone named goes through this policy (src/platform/http/outbound.ts). */
+  const outboundPolicy: DestinationPolicy = { ...config.outbound, resolve: opts.outbound?.resolve };
+  const webhookWorker = createWebhookWorker({ db, webhooks: webhookRepo, cipher, policy: outboundPolicy, tls: opts.outbound?.tls, ...opts.webhooks });
+  const notices = createNoticeService({ db, notices: noticeRepo, webhooks: webhookRepo, audit, cipher, reads: replicaReads, policy: outboundPolicy, sendTest: (org) => webhookWorker.sendTest(org) });
   const searchRepo = createSearchRepo();
   const reviewRepo = createReviewRepo();
   const probeFaces = createProbeFaceService({
@@ -133,8 +169,32 @@ export async function compose(opts: ComposeOptions) {
     retentionDays: config.retention.probeDays,
     clock: opts.now,
   });
+  const purposes = createPurposeService({ db, repo: createPurposeRepo(), audit, deploymentMinLength: config.purpose.minLength, clock: opts.now });
+  // The video decoder is looked for once, at start: without it POST /v1/searches/video answers 501 and nothing else changes.
+  const videoDecoder = await detectDecoder({
+    ffmpegPath: config.video.ffmpegPath,
+    ffprobePath: config.video.ffprobePath,
+    prlimitPath: config.video.prlimitPath,
+    tempDir: config.video.tempDir,
+    limits: {
+      maxSeconds: config.video.maxSeconds,
+      maxPixels: config.video.maxPixels,
+      sampleFps: config.video.sampleFps,
+      frameMaxSide: config.video.frameMaxSide,
+      timeoutMs: config.video.decodeTimeoutMs,
+      sceneThreshold: config.video.sceneThreshold,
+      sceneMaxFrames: config.video.sceneMaxFrames,
+      memoryBytes: config.video.decodeMemoryBytes,
+    },
+  });
+  if (videoDecoder) logger.info({ decoder: videoDecoder.name }, 'video decoder found: POST /v1/searches/video is available');
+  else {
+    const prlimitPath = config.video.decodeMemoryBytes > 0 ? config.video.prlimitPath : undefined;
+    logger.warn({ ffmpegPath: config.video.ffmpegPath, ffprobePath: config.video.ffprobePath, prlimitPath }, 'no video decoder (ffmpeg/ffprobe, and prlimit while VIDEO_DECODE_MEMORY_MB is set): POST /v1/searches/video answers 501 DECODER_UNAVAILABLE');
+  }
   const searches = createSearchService({
     db,
+    purposes,
     faces,
     subjects: subjectRepo,
     searches: searchRepo,
@@ -142,17 +202,51 @@ export async function compose(opts: ComposeOptions) {
     reviews: reviewRepo,
     engine: requireEngine,
     access,
-    notices: noticeRepo,
+    notices,
     calibration,
     settings: config.matching,
     onSearch: (mode) => metrics.searches.inc({ mode }),
     storeProbeCrop: probeFaces.store,
+    video: () => videoDecoder,
     clock: opts.now,
     reads: replicaReads,
+    // KNN_ON_REPLICA: the gallery snapshot of each search on the replica while it is usable (docs/SCALING.md "Read replicas").
+    gallerySnapshot: router && config.knn.onReplica ? (fn) => router!.snapshot(fn) : undefined,
   });
 
-  const auditService = createAuditService({ db, audit, anchors: createAnchorRepo(), reads: replicaReads });
-  const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, keys: keyRepo, audit, subjects: subjectRepo });
+  // Batch screening jobs (docs/batch-screening.md): each item runs through `searches.search`, the path of POST /v1/searches.
+  const jobRepo = createJobRepo();
+  const jobFiles = createJobFiles(config.jobs.dir);
+  const jobWorker = createJobWorker({ db, repo: jobRepo, files: jobFiles, searches, keys: keyRepo, concurrency: config.jobs.concurrency, leaseMs: config.jobs.leaseMs, pollMs: config.jobs.pollMs, logger });
+  const jobs = createJobService({
+    db,
+    repo: jobRepo,
+    files: jobFiles,
+    audit,
+    searches,
+    limits: { maxItems: config.jobs.maxItems, maxActivePerKey: config.jobs.maxActivePerKey, uploadBytes: config.limits.uploadBytes },
+    onSubmitted: () => jobWorker.wake(),
+    clock: opts.now,
+  });
+
+  // One identity signs checkpoints and federation messages. An in-memory data folder (tests, demos) keeps no key file.
+  const deploymentKey =
+    opts.deploymentKey ??
+    (config.dataDir.includes('memory:') && !config.secrets.deploymentKeyFile ? ephemeralDeploymentKey() : loadDeploymentKey({ file: config.secrets.deploymentKeyFile, dataDir: config.dataDir }));
+  const checkpoints = createCheckpointService({
+    db,
+    audit,
+    key: deploymentKey,
+    publicKey: parseEd25519PublicKey(deploymentKey.publicJwk),
+    directory: config.checkpoints.dir ? createCheckpointDirectory(config.checkpoints.dir) : undefined,
+    webhookUrl: config.checkpoints.url,
+    countersigners: config.checkpoints.countersigners.map((c) => ({ url: c.url, publicKey: parseEd25519PublicKey(c.publicKey) })),
+    policy: outboundPolicy,
+    clock: opts.now,
+    tls: opts.outbound?.tls,
+  });
+  const auditService = createAuditService({ db, audit, anchors: createAnchorRepo(), reads: replicaReads, checkpoints });
+  const reviews = createReviewService({ db, searches: searchRepo, reviews: reviewRepo, keys: keyRepo, audit, subjects: subjectRepo, access });
   const orNull = async (f: () => Promise<{ bytes: Buffer }>) => {
     try {
       return (await f()).bytes;
@@ -166,12 +260,71 @@ export async function compose(opts: ComposeOptions) {
     searches,
     audit,
     keys: keyRepo,
+    scores: {
+      screeningTargetFmr: config.matching.screeningTargetFmr,
+      verifyTargetFmr: config.matching.verifyTargetFmr,
+      probeMinQuality: config.matching.probeMinQuality,
+      // A search stored under a model this deployment no longer ships has no table here: its case file states no floor.
+      calibrationFloor: (modelId) => {
+        try {
+          return calibration(modelId).floor;
+        } catch {
+          return null;
+        }
+      },
+    },
     images: {
-      probe: (p, id, faceIndex) => orNull(() => probeFaces.image(p, id, faceIndex)),
-      candidate: (p, id, faceIndex, rank) => orNull(() => probeFaces.candidateImage(p, id, faceIndex, rank)),
+      // The case file's own `read.case_file` event covers the images it inlines.
+      probe: (p, id, faceIndex) => orNull(() => probeFaces.image(p, id, faceIndex, { audited: false })),
+      candidate: (p, id, faceIndex, rank) => orNull(() => probeFaces.candidateImage(p, id, faceIndex, rank, { audited: false })),
     },
   });
   const oversight = createOversightService({ db, stats: createStatsRepo(), reads: replicaReads });
+  const settings = createSettingsService({
+    matching: config.matching,
+    review: config.review,
+    model: () => (engine ? { id: engine.model.id, calibrationFloor: calibration(engine.model.id).floor } : null),
+    purpose: async (p) => {
+      const { minLength, allowed } = await purposes.effective(p);
+      return { minLength, allowed };
+    },
+  });
+
+  // Federation (docs/federation.md): the deployment key signs every federation message; partners reach the signed routes
+  // only when FEDERATION_PUBLIC_URL is set.
+  const federationRepo = createFederationRepo();
+  // Partner URLs pass the operator's destination policy (OUTBOUND_*), like every outbound request.
+  const publicUrl = config.federation.publicUrl ? normaliseBaseUrl(config.federation.publicUrl) : undefined;
+  const partners = createPartnerService({ db, repo: federationRepo, audit, policy: outboundPolicy, ownKeyId: deploymentKey.keyId, overlapSeconds: config.federation.keyOverlapSeconds, clock: opts.now });
+  const federationCore = { db, repo: federationRepo, audit, partners, key: deploymentKey, engine: requireEngine, searches, clock: opts.now };
+  const federation = createFederationService({
+    ...federationCore,
+    grants: watchlists,
+    access,
+    policy: outboundPolicy,
+    timeoutMs: config.federation.timeoutMs,
+    maxAnswerBytes: config.federation.maxAnswerBytes,
+    maxSkewSeconds: config.federation.maxSkewSeconds,
+  });
+  const answering = publicUrl
+    ? createAnsweringService({
+        ...federationCore,
+        enrolledCrop: async (subjectId, faceId) => orNull(() => subjects.faceImage(CANDIDATE_CROP_READER, subjectId, faceId, 'crop')),
+        publicUrl,
+        maxSkewSeconds: config.federation.maxSkewSeconds,
+        refusalLimiter: createRateLimiter(config.limits.unauthenticatedPerMinute, memoryBucketStore(opts.clock)),
+        logger,
+      })
+    : null;
+  const identity = () => ({
+    name: config.federation.deploymentName,
+    federation: publicUrl !== undefined,
+    publicUrl: publicUrl ?? null,
+    algorithm: 'ed25519' as const,
+    keyId: deploymentKey.keyId,
+    publicKeyPem: deploymentKey.publicKeyPem,
+    publicJwk: deploymentKey.publicJwk,
+  });
 
   const app = buildApp({
     config,
@@ -183,6 +336,7 @@ export async function compose(opts: ComposeOptions) {
         ? () => databaseBucketStore(db, createRateBucketRepo(), opts.clock)
         : () => memoryBucketStore(opts.clock),
     draining: () => draining,
+    deploymentKey,
     metrics,
     keys,
     consoleDir: opts.consoleDir,
@@ -199,18 +353,28 @@ export async function compose(opts: ComposeOptions) {
     mountV1(v1, openapi) {
       const uploadBytes = config.limits.uploadBytes;
       v1.use('/watchlists', watchlistsRouter(watchlists, openapi));
+      v1.use('/grants', grantsRouter(watchlists, openapi));
       const n = noticesRouter(notices, openapi);
       v1.use('/notifications', n.notifications);
       v1.use('/webhooks', n.webhooks);
       v1.use('/subjects', subjectsRouter({ subjects, uploadBytes }, openapi));
-      const s = searchesRouter({ searches, probeFaces, uploadBytes }, openapi);
+      const s = searchesRouter({ searches, probeFaces, uploadBytes, videoBytes: config.video.maxBytes, federation }, openapi);
       v1.use('/searches', s.searches);
       v1.use('/verify', s.verify);
-      const rv = reviewsRouter({ reviews, reports }, openapi);
+      const rv = reviewsRouter({ reviews }, openapi);
       v1.use('/searches', rv.searches);
       v1.use('/reviews', rv.queue);
-      v1.use('/audit', auditRouter(auditService, openapi));
-      v1.use('/oversight', oversightRouter(oversight, openapi));
+      v1.use('/audit', auditRouter(auditService, checkpoints, openapi));
+      const o = oversightRouter({ oversight, reports }, openapi);
+      v1.use('/searches', o.searches);
+      v1.use('/oversight', o.oversight);
+      v1.use('/settings', settingsRouter(settings, openapi));
+      v1.use('/purpose-policy', purposeRouter(purposes, openapi));
+      v1.use('/jobs', jobsRouter({ jobs, files: jobFiles, limits: { fileBytes: uploadBytes, totalBytes: config.jobs.maxBytes, maxItems: config.jobs.maxItems, manifestBytes: config.jobs.manifestMaxBytes } }, openapi));
+      v1.use('/federation', federationRouter({ partners, federation, key: deploymentKey, identity }, openapi));
+    },
+    mountPublic(app, openapi) {
+      app.use(federationPublicRouter({ answering, identity, maxRequestBytes: config.federation.maxRequestBytes }, openapi));
     },
   });
 
@@ -219,13 +383,20 @@ export async function compose(opts: ComposeOptions) {
     keys,
     audit,
     auditService,
+    checkpoints,
+    deploymentKey,
     subjects,
     searches,
     reviews,
     watchlists,
     notices,
     webhookWorker,
+    jobs,
+    /** The screening job runner: start() after the engine is up (serve.ts); close() stops it. */
+    jobWorker,
     probeFaces,
+    partners,
+    federation,
     metrics,
     /** The read-replica router (null without DATABASE_READ_URL): its status, and check() to measure the lag now. */
     replica: router as ReadRouter | null,
@@ -233,7 +404,7 @@ export async function compose(opts: ComposeOptions) {
       const factory =
         opts.engineFactory ??
         (async () => {
-          const { createFaceEngine, engineConfigFrom } = await import('./infra/face/face-engine');
+          const { createFaceEngine, engineConfigFrom } = await import('./platform/face/face-engine');
           return createFaceEngine({
             ...engineConfigFrom(config),
             observe: {
@@ -278,6 +449,25 @@ export async function compose(opts: ComposeOptions) {
       retentionTimer.unref();
       return tracked();
     },
+    /**
+     * Signed checkpoints every AUDIT_CHECKPOINT_INTERVAL_MS when the chain head moved (nothing when no place is configured or
+     * the interval is 0). A refusal (the chain does not verify) or a failing place is logged, never thrown. Stopped by close().
+     */
+    startCheckpointJob(): void {
+      if (!checkpoints.configured || config.checkpoints.intervalMs === 0) return;
+      const run = async () => {
+        try {
+          const r = await checkpoints.checkpoint({ onlyIfNew: true });
+          if (r) logger.info({ seq: r.checkpoint.seq, sinks: r.sinks }, 'audit checkpoint written');
+        } catch (e) {
+          logger.error({ err: e instanceof Error ? e.message : String(e), details: (e as { details?: unknown }).details }, 'audit checkpoint not written');
+        }
+      };
+      checkpointTimer = setInterval(() => {
+        checkpointRun ??= run().finally(() => (checkpointRun = null));
+      }, config.checkpoints.intervalMs);
+      checkpointTimer.unref();
+    },
     /** Shutdown has begun: /readyz answers 503 (check `serving`) and answers close their connections. */
     beginDrain() {
       draining = true;
@@ -286,7 +476,12 @@ export async function compose(opts: ComposeOptions) {
     async close() {
       if (retentionTimer) clearInterval(retentionTimer);
       retentionTimer = null;
+      if (checkpointTimer) clearInterval(checkpointTimer);
+      checkpointTimer = null;
+      await checkpointRun;
       await retentionRun;
+      // Items in progress finish (their searches commit) before the engine stops.
+      await jobWorker.stop();
       await engine?.close();
       engine = null;
       await router?.close();
