@@ -5,7 +5,10 @@ const KEY = 'facematch.apiKey';
 export const session = {
   key: (): string | null => sessionStorage.getItem(KEY),
   set: (k: string) => sessionStorage.setItem(KEY, k),
-  clear: () => sessionStorage.removeItem(KEY),
+  clear: () => {
+    sessionStorage.removeItem(KEY);
+    forgetImages();
+  },
 };
 
 export class ApiError extends Error {
@@ -14,8 +17,14 @@ export class ApiError extends Error {
   }
 }
 
+/** The console's language, sent with every call (the case file is rendered in it; error codes never change). */
+let language = 'en';
+export const setApiLanguage = (l: string) => {
+  language = l;
+};
+
 async function call(path: string, init: { method?: string; json?: unknown; form?: FormData; key?: string } = {}): Promise<Response> {
-  const headers: Record<string, string> = { Authorization: `Bearer ${init.key ?? session.key() ?? ''}` };
+  const headers: Record<string, string> = { Authorization: `Bearer ${init.key ?? session.key() ?? ''}`, 'Accept-Language': language };
   let body: BodyInit | undefined;
   if (init.json !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -33,7 +42,33 @@ export const api = async <T>(path: string, init?: Parameters<typeof call>[1]): P
 export const apiText = async (path: string) => (await call(path)).text();
 export const apiBlob = async (path: string) => (await call(path)).blob();
 
-export const errorText = (e: unknown) => (e instanceof ApiError ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e));
+/**
+ * Face crops shown several times on one screen (the review queue shows a probe face beside each of its candidates) are fetched
+ * once: the last CACHE_LIMIT paths are kept for this tab, forgotten on sign-out. A failed fetch is not kept.
+ */
+const CACHE_LIMIT = 300;
+const blobs = new Map<string, Promise<Blob>>();
+export function cachedBlob(path: string): Promise<Blob> {
+  const hit = blobs.get(path);
+  if (hit) return hit;
+  const p = apiBlob(path);
+  blobs.set(path, p);
+  p.catch(() => blobs.delete(path));
+  if (blobs.size > CACHE_LIMIT) blobs.delete(blobs.keys().next().value!);
+  return p;
+}
+export const forgetImages = () => blobs.clear();
+
+/**
+ * What a person reads for an error: the console's own words for a known code (in the chosen language) with the API's message
+ * when it adds detail (validation), the code always shown; the API's message for codes the console does not know.
+ */
+export function errorText(e: unknown, words: Record<string, string>): string {
+  if (!(e instanceof ApiError)) return e instanceof Error ? e.message : String(e);
+  const own = words[e.code];
+  if (!own) return `${e.message} (${e.code})`;
+  return e.code === 'VALIDATION_FAILED' || e.code === 'PURPOSE_NOT_ALLOWED' ? `${own} ${e.message} (${e.code})` : `${own} (${e.code})`;
+}
 
 /** An authenticated image as a blob: URL (revoked when the path changes or the component goes). null while loading or absent. */
 export function useBlobUrl(path: string | null): { url: string | null; failed: boolean } {
@@ -43,7 +78,7 @@ export function useBlobUrl(path: string | null): { url: string | null; failed: b
     let live = true;
     setState({ url: null, failed: false });
     if (path) {
-      apiBlob(path)
+      cachedBlob(path)
         .then((b) => {
           url = URL.createObjectURL(b);
           if (live) setState({ url, failed: false });
@@ -71,7 +106,7 @@ export function download(blob: Blob, name: string) {
 
 /** Opens a case file (HTML fetched with the key) in a new tab, as a blob: page. */
 export async function openReport(searchId: string) {
-  const html = await apiText(`/v1/searches/${searchId}/report?format=html`);
+  const html = await apiText(`/v1/searches/${searchId}/report?format=html&lang=${encodeURIComponent(language)}`);
   const url = URL.createObjectURL(new Blob([html], { type: 'text/html' }));
   window.open(url, '_blank', 'noopener');
   setTimeout(() => URL.revokeObjectURL(url), 60_000);

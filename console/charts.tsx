@@ -7,20 +7,20 @@ export interface Bar {
   value: number;
 }
 
-export function BarChart(p: { id: string; title: string; bars: Bar[]; unit?: string; format?: (v: number) => string }) {
+export function BarChart(p: { id: string; title: string; bars: Bar[]; empty: string; unit?: string; format?: (v: number) => string }) {
   const fmt = p.format ?? ((v: number) => String(v));
   const max = Math.max(1, ...p.bars.map((b) => b.value));
   const labelW = 230;
   const barW = 300;
   const rowH = 24;
   const h = Math.max(1, p.bars.length) * rowH + 8;
-  const desc = p.bars.length ? p.bars.map((b) => `${b.label}: ${fmt(b.value)}${p.unit ? ` ${p.unit}` : ''}`).join('; ') : 'no data';
+  const desc = p.bars.length ? p.bars.map((b) => `${b.label}: ${fmt(b.value)}${p.unit ? ` ${p.unit}` : ''}`).join('; ') : p.empty;
   return (
     <figure class="chart">
       <figcaption id={`${p.id}-t`}>{p.title}</figcaption>
       <svg viewBox={`0 0 ${labelW + barW + 90} ${h}`} width="100%" role="img" aria-labelledby={`${p.id}-t ${p.id}-d`}>
         <desc id={`${p.id}-d`}>{desc}</desc>
-        {p.bars.length === 0 && <text x="0" y="18" class="chart-label">No data in this window.</text>}
+        {p.bars.length === 0 && <text x="0" y="18" class="chart-label">{p.empty}</text>}
         {p.bars.map((b, i) => {
           const y = 4 + i * rowH;
           const w = (b.value / max) * barW;

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useBlobUrl } from '../api';
+import { useI18n } from '../i18n';
 
 type Mode = 'side' | 'overlay' | 'flicker';
 
@@ -8,6 +9,7 @@ type Mode = 'side' | 'overlay' | 'flicker';
  * image, or dragging), and an overlay (adjustable opacity) or flicker view of the two aligned crops.
  */
 export function Compare(p: { probe: string; candidate: string; candidateName: string }) {
+  const { t } = useI18n();
   const probe = useBlobUrl(p.probe);
   const cand = useBlobUrl(p.candidate);
   const [zoom, setZoom] = useState(1);
@@ -60,53 +62,53 @@ export function Compare(p: { probe: string; candidate: string; candidateName: st
   };
   const transform = `scale(${zoom}) translate(${pan.x}px, ${pan.y}px)`;
   const view = (url: string | null, alt: string, style: Record<string, string> = {}) =>
-    url ? <img src={url} alt={alt} style={{ transform, ...style }} draggable={false} /> : <span class="placeholder">{alt}: not available</span>;
+    url ? <img src={url} alt={alt} style={{ transform, ...style }} draggable={false} /> : <span class="placeholder">{alt}: {t.common.notAvailable}</span>;
   const viewport = (label: string, body: preact.ComponentChildren) => (
-    <div class="viewport" tabIndex={0} role="group" aria-label={`${label}. Arrow keys pan, plus and minus zoom, 0 resets.`} onKeyDown={onKey} {...pointer}>
+    <div class="viewport" tabIndex={0} role="group" aria-label={t.compare.viewport(label)} onKeyDown={onKey} {...pointer}>
       {body}
     </div>
   );
 
   return (
-    <section class="compare" aria-label="Face comparison">
+    <section class="compare" aria-label={t.compare.label}>
       <fieldset class="inline">
-        <legend>View</legend>
+        <legend>{t.compare.view}</legend>
         {(['side', 'overlay', 'flicker'] as Mode[]).map((m) => (
           <label key={m}>
             <input type="radio" name="compare-mode" value={m} checked={mode === m} onChange={() => setMode(m)} />
-            {m === 'side' ? 'Side by side' : m === 'overlay' ? 'Overlay' : 'Flicker'}
+            {m === 'side' ? t.compare.side : m === 'overlay' ? t.compare.overlay : t.compare.flicker}
           </label>
         ))}
       </fieldset>
       <div class="inline">
-        <label for="zoom">Zoom ({zoom.toFixed(2)}×)</label>
+        <label for="zoom">{t.compare.zoom(zoom.toFixed(2))}</label>
         <input id="zoom" type="range" min={1} max={8} step={0.25} value={zoom} onInput={(e) => setZoom(Number(e.currentTarget.value))} />
-        <button type="button" class="secondary" onClick={() => setZoom((z) => clampZoom(z + 0.5))}>Zoom in</button>
-        <button type="button" class="secondary" onClick={() => setZoom((z) => clampZoom(z - 0.5))}>Zoom out</button>
-        <button type="button" class="secondary" onClick={() => { setZoom(1); setPan({ x: 0, y: 0 }); }}>Reset view</button>
+        <button type="button" class="secondary" onClick={() => setZoom((z) => clampZoom(z + 0.5))}>{t.compare.zoomIn}</button>
+        <button type="button" class="secondary" onClick={() => setZoom((z) => clampZoom(z - 0.5))}>{t.compare.zoomOut}</button>
+        <button type="button" class="secondary" onClick={() => { setZoom(1); setPan({ x: 0, y: 0 }); }}>{t.compare.reset}</button>
         {mode === 'overlay' && (
           <>
-            <label for="opacity">Enrolled face opacity ({opacity} %)</label>
+            <label for="opacity">{t.compare.opacity(opacity)}</label>
             <input id="opacity" type="range" min={0} max={100} value={opacity} onInput={(e) => setOpacity(Number(e.currentTarget.value))} />
           </>
         )}
       </div>
       {mode === 'side' && (
         <div class="pair">
-          <figure>{viewport('Probe face', view(probe.url, 'Probe face'))}<figcaption>Probe face</figcaption></figure>
-          <figure>{viewport('Enrolled face', view(cand.url, `Enrolled face of ${p.candidateName}`))}<figcaption>Enrolled face: {p.candidateName}</figcaption></figure>
+          <figure>{viewport(t.compare.probe, view(probe.url, t.compare.probe))}<figcaption>{t.compare.probe}</figcaption></figure>
+          <figure>{viewport(t.compare.enrolled, view(cand.url, t.compare.enrolledOf(p.candidateName)))}<figcaption>{t.compare.enrolledCaption(p.candidateName)}</figcaption></figure>
         </div>
       )}
       {mode === 'overlay' && (
         <figure>
-          {viewport('Overlay of both faces', <div class="stack">{view(probe.url, 'Probe face')}{view(cand.url, `Enrolled face of ${p.candidateName}`, { opacity: String(opacity / 100) })}</div>)}
-          <figcaption>Enrolled face over the probe face at {opacity} % opacity</figcaption>
+          {viewport(t.compare.overlayLabel, <div class="stack">{view(probe.url, t.compare.probe)}{view(cand.url, t.compare.enrolledOf(p.candidateName), { opacity: String(opacity / 100) })}</div>)}
+          <figcaption>{t.compare.overlayCaption(opacity)}</figcaption>
         </figure>
       )}
       {mode === 'flicker' && (
         <figure>
-          {viewport('Flicker between both faces', view(flip ? cand.url : probe.url, flip ? `Enrolled face of ${p.candidateName}` : 'Probe face'))}
-          <figcaption aria-live="off">Showing: {flip ? 'enrolled face' : 'probe face'} (alternates every 0.6 s)</figcaption>
+          {viewport(t.compare.flickerLabel, view(flip ? cand.url : probe.url, flip ? t.compare.enrolledOf(p.candidateName) : t.compare.probe))}
+          <figcaption aria-live="off">{t.compare.showing(flip ? t.compare.enrolledWord : t.compare.probeWord)}</figcaption>
         </figure>
       )}
     </section>
