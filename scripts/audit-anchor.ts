@@ -2,7 +2,8 @@
  * Anchors the audit chain: verifies it from genesis, appends an `audit.anchored` event that records the verified head, stores
  * that event's {seq, hash} in `audit_anchor`, and prints `{seq, hash, at}`. Keep the printed line somewhere the database's
  * operators cannot change (a ticket, an e-mail to the supervisory authority, a WORM bucket): later, an export that reproduces
- * this hash at this seq proves that nothing up to it changed. Run periodically (cron) or after notable events.
+ * this hash at this seq proves that nothing up to it changed. Run periodically (cron) or after notable events
+ * (docs/OVERSIGHT.md, "Anchoring").
  *
  *   npm run audit:anchor
  *
@@ -10,11 +11,11 @@
  * Exits 1 without anchoring when the chain does not verify.
  */
 import { loadConfig } from '../src/config';
-import { createAuditService } from '../src/domain/audit.service';
-import { createAnchorRepo } from '../src/infra/db/anchor.repo';
-import { createAuditRepo } from '../src/infra/db/audit.repo';
-import { prepareSchema } from '../src/infra/db/migrate';
-import { openDb } from '../src/infra/db/open';
+import { createAuditService } from '../src/modules/audit/audit.service';
+import { createAnchorRepo } from '../src/modules/audit/anchor.repo';
+import { createAuditRepo } from '../src/modules/audit/audit.repo';
+import { prepareSchema } from '../src/platform/db/migrate';
+import { openDb } from '../src/platform/db/open';
 
 async function main() {
   const config = loadConfig();

@@ -1,12 +1,14 @@
 /**
- * Detection on multi-face photos, detector against detector (a measurement, not a test):
+ * Detection on multi-face photos, detector against detector (a measurement, not a test; figures in docs/ACCURACY.md):
  *
  *   npm run detect-compare -- [--datasets ../shared/datasets] [--out /tmp/detections]
  *
  * Photos: face-api's six demo group photos (always present), and from the datasets folder when present: deepface's couple and
  * group selfie, dlib's PASCAL VOC photos (with annotated face boxes: matched at IoU ≥ 0.3 to count hits, misses and false
- * detections), face_recognition's group photos. Detectors: the ONNX default (UltraFace over the tiled multi-scale plan), the
- * same UltraFace on the whole image only (one run, what a naive use of the 320x240 net does), and face-api's SSD-MobileNetV1
+ * detections), face_recognition's group photos. Detectors: the ONNX default (UltraFace, coarse to fine: detection-plan.ts),
+ * the same with detail=small-faces (every level on every tile: the plan every search ran before coarse to fine; the script
+ * lists the faces it finds that the default does not), the same UltraFace on the whole image only (one run, what a naive use
+ * of the 320x240 net does), YuNet (yunet-mfn512, coarse to fine), and face-api's SSD-MobileNetV1
  * (the tfjs models). Also a CCTV-like scene made from the demo photos' faces pasted small on a large frame (40/56/80 px
  * wide; hit = a detection centred in a pasted face). With --out, each photo is written with every detector's boxes drawn, to check misses and false
  * detections by eye. Prints a Markdown table and a JSON summary.
@@ -15,9 +17,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import type { Box } from '../src/domain/face.types';
-import { createInProcessFaceEngine } from '../src/infra/face/face-engine';
-import { smallFacesScene } from './lib/small-faces-scene';
+import type { AnalyzeOptions, Box } from '../src/shared/face.types';
+import { createInProcessFaceEngine } from '../src/platform/face/face-engine';
+import { countHits, faceFreeBackground, smallFacesScene } from './lib/small-faces-scene';
 
 const { values: args } = parseArgs({
   options: {
@@ -94,15 +96,7 @@ function score(found: Box[], truth: Box[]) {
   return { hits, misses: truth.length - hits, falseDetections: found.length - hits };
 }
 
-/** The lower part of demo photo 2 (a sofa, legs, a phone): real photo texture with no face in it. */
-export async function faceFreeBackground(demo: string): Promise<Buffer> {
-  const photo = path.join(demo, 'sample2.jpg');
-  const meta = await sharp(photo).metadata();
-  const top = Math.round(meta.height! * 0.62);
-  return sharp(photo).extract({ left: 0, top, width: meta.width!, height: meta.height! - top }).jpeg().toBuffer();
-}
-
-const COLOURS = ['#00c853', '#ffab00', '#2979ff'];
+const COLOURS = ['#00c853', '#d500f9', '#ffab00', '#ff1744', '#2979ff'];
 
 async function draw(file: string, width: number, height: number, sets: Box[][], truth: Box[] | undefined, out: string) {
   const rects = sets.flatMap((boxes, k) =>
@@ -115,11 +109,21 @@ async function draw(file: string, width: number, height: number, sets: Box[][], 
 
 async function main() {
   const limits = { maxPixels: 50_000_000, maxBytes: 50 * 1024 * 1024 };
-  const detectors = [
-    { name: 'ultraface tiled (default)', engine: await createInProcessFaceEngine({ backend: 'wasm', ...limits, modelId: 'ultraface-mfn512@fp0.0.1' }) },
+  const ultraface = await createInProcessFaceEngine({ backend: 'wasm', ...limits, modelId: 'ultraface-mfn512@fp0.0.1' });
+  const detectors: { name: string; engine: typeof ultraface; options?: AnalyzeOptions }[] = [
+    { name: 'ultraface coarse to fine (default)', engine: ultraface },
+    { name: 'ultraface every level (detail=small-faces)', engine: ultraface, options: { detail: 'small-faces' } },
     { name: 'ultraface whole image', engine: await createInProcessFaceEngine({ backend: 'wasm', ...limits, modelId: 'ultraface-mfn512@fp0.0.1', minFacePx: 1000 }) },
+    { name: 'yunet coarse to fine (yunet-mfn512)', engine: await createInProcessFaceEngine({ backend: 'wasm', ...limits, modelId: 'yunet-mfn512@fp0.0.1' }) },
     { name: 'ssd-mobilenetv1 (face-api)', engine: await createInProcessFaceEngine({ backend: 'wasm', ...limits, modelId: 'faceapi-ssd-r34-128@1.7.15' }) },
   ];
+  /** Faces the every-level plan (the plan before coarse to fine) finds that the default does not (IoU < 0.5 with all of them). */
+  const missedByDefault: string[] = [];
+  const compareDefault = (photo: string, sets: Box[][]) => {
+    const [ours, every] = [sets[0]!, sets[1]!];
+    const missed = every.filter((b) => !ours.some((o) => iou(o, b) >= 0.5));
+    if (missed.length) missedByDefault.push(`${photo}: ${missed.length}`);
+  };
   if (args.out) fs.mkdirSync(args.out, { recursive: true });
   const rows: Record<string, unknown>[] = [];
   const totals = detectors.map(() => ({ faces: 0, hits: 0, misses: 0, falseDetections: 0, ms: 0 }));
@@ -129,7 +133,7 @@ async function main() {
     const row: Record<string, unknown> = { photo: p.name, annotated: p.truth?.length ?? null };
     for (const [k, d] of detectors.entries()) {
       const t0 = performance.now();
-      const r = await d.engine.analyze(buf);
+      const r = await d.engine.analyze(buf, d.options);
       const ms = performance.now() - t0;
       const boxes = r.faces.map((f) => f.box);
       sets.push(boxes);
@@ -145,6 +149,7 @@ async function main() {
       if (k === 0) row.size = `${r.width}x${r.height}`;
     }
     rows.push(row);
+    compareDefault(p.name, sets);
     if (args.out) {
       const meta = await sharp(buf).rotate().metadata();
       const w = meta.autoOrient?.width ?? meta.width!;
@@ -167,35 +172,36 @@ async function main() {
       crops.push(await sharp(photo).extract({ left, top, width, height }).jpeg().toBuffer());
     }
   }
-  for (const faceWidth of [40, 56, 80]) {
-    const scene = await smallFacesScene(await faceFreeBackground(demo), crops, { faceWidth });
-    const row: Record<string, unknown> = { photo: `scene: ${crops.length} faces ${faceWidth} px wide in 2400x1600`, size: '2400x1600', annotated: crops.length };
+  // The same with one face 400 px wide beside the small ones (a person near the camera): the whole-image look finds it.
+  const scenes = [
+    ...[40, 56, 80].map((faceWidth) => ({ faceWidth, portrait: false })),
+    { faceWidth: 56, portrait: true },
+  ];
+  for (const { faceWidth, portrait } of scenes) {
+    const scene = await smallFacesScene(await faceFreeBackground(demo), portrait ? crops.slice(1) : crops, { faceWidth, ...(portrait ? { portrait: crops[0] } : {}) });
+    const meta = await sharp(scene.image).metadata();
+    const name = portrait ? `scene: 1 face 400 px + ${scene.boxes.length} faces ${faceWidth} px` : `scene: ${crops.length} faces ${faceWidth} px wide`;
+    const row: Record<string, unknown> = { photo: name, size: `${meta.width}x${meta.height}`, annotated: scene.boxes.length };
+    const truth = portrait ? [...scene.boxes, scene.portraitBox!] : scene.boxes;
     const sets: Box[][] = [];
     for (const [k, d] of detectors.entries()) {
       const t0 = performance.now();
-      const boxes = (await d.engine.analyze(scene.image)).faces.map((f) => f.box);
+      const boxes = (await d.engine.analyze(scene.image, d.options)).faces.map((f) => f.box);
       totals[k]!.ms += performance.now() - t0;
       sets.push(boxes);
-      // A hit: a detection whose centre lies in a pasted crop (the crop has a margin around its face), one per crop.
-      const used = new Set<number>();
-      let hits = 0;
-      for (const t of scene.boxes) {
-        const i = boxes.findIndex((b, j) => !used.has(j) && b.x + b.width / 2 > t.x && b.x + b.width / 2 < t.x + t.width && b.y + b.height / 2 > t.y && b.y + b.height / 2 < t.y + t.height);
-        if (i >= 0) {
-          used.add(i);
-          hits++;
-        }
-      }
-      row[d.name] = `${boxes.length} (${hits} hit, ${scene.boxes.length - hits} missed, ${boxes.length - hits} false)`;
+      const hits = countHits(boxes, truth);
+      row[d.name] = `${boxes.length} (${hits} hit, ${truth.length - hits} missed, ${boxes.length - hits} false)`;
       totals[k]!.faces += boxes.length;
       totals[k]!.hits += hits;
-      totals[k]!.misses += scene.boxes.length - hits;
+      totals[k]!.misses += truth.length - hits;
       totals[k]!.falseDetections += boxes.length - hits;
     }
     rows.push(row);
+    compareDefault(row.photo as string, sets);
     if (args.out) {
-      fs.writeFileSync(path.join(args.out, `scene-${faceWidth}.src.jpg`), scene.image);
-      await draw(path.join(args.out, `scene-${faceWidth}.src.jpg`), 2400, 1600, sets, scene.boxes, path.join(args.out, `scene-${faceWidth}.jpg`));
+      const file = path.join(args.out, `scene-${faceWidth}${portrait ? '-portrait' : ''}`);
+      fs.writeFileSync(`${file}.src.jpg`, scene.image);
+      await draw(`${file}.src.jpg`, meta.width!, meta.height!, sets, truth, `${file}.jpg`);
     }
   }
 
@@ -208,9 +214,10 @@ async function main() {
     `| ms per photo (in-process, one thread) | | | ${totals.map((t) => Math.round(t.ms / rows.length)).join(' | ')} |`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  process.stdout.write(`${JSON.stringify({ detectors: names, totals })}\n`);
-  if (args.out) process.stderr.write(`detect-compare: annotated photos in ${args.out} (green: ONNX tiled, amber: ONNX whole image, blue: SSD; dashed white: annotation)\n`);
-  for (const d of detectors) await d.engine.close();
+  process.stdout.write(`faces the every-level plan finds and the default does not: ${missedByDefault.length ? missedByDefault.join('; ') : 'none'}\n`);
+  process.stdout.write(`${JSON.stringify({ detectors: names, totals, missedByDefault })}\n`);
+  if (args.out) process.stderr.write(`detect-compare: annotated photos in ${args.out} (green: ONNX default, magenta: ONNX every level, amber: ONNX whole image, red: YuNet, blue: SSD; dashed white: annotation)\n`);
+  for (const e of new Set(detectors.map((d) => d.engine))) await e.close();
 }
 
 main().catch((e) => {

@@ -2,14 +2,15 @@
  * Bulk-enrolment throughput: starts a scratch service, makes a CSV from LFW photos and times `npm run enrol` on it at
  * several concurrencies (docs/BENCHMARKS.md "Bulk enrolment"):
  *
- *   npx tsx scripts/enrol-bench.ts [--images 1000] [--concurrency 2,4,8] [--workers 2] [--database-url postgres://…/postgres]
+ *   npx tsx scripts/enrol-bench.ts [--images 1000] [--photos <dir>] [--concurrency 2,4,8] [--workers 2] [--database-url postgres://…/postgres]
  *
  * The service runs from the sources (tsx src/main.ts) with FACE_WORKERS=--workers, the default model and a rate limit high
  * enough not to throttle, on a scratch database: with --database-url a new database in that cluster (dropped afterwards;
  * the cluster needs pgvector), else an embedded PGlite in a temporary DATA_DIR. Each concurrency enrols the same photos
  * onto a watchlist of its own, then the last one is run again to time a resumed run where everything is already there.
  * Photos: the first --images of ../shared/datasets/lfw-dev/lfw-deepfunneled (or FACEMATCH_DATASETS), people in name order,
- * one subject per person (externalRef = the folder name). Rows the service refuses (LOW_QUALITY, MULTIPLE_FACES, …) cost
+ * one subject per person (externalRef = the folder name); or with --photos a flat folder with an identities.csv (image,identity:
+ * e.g. ../shared/datasets/deepface, 61 camera photos of 13 people), every row of it in file order. Rows the service refuses (LOW_QUALITY, MULTIPLE_FACES, …) cost
  * the same analysis, so rows/s is the throughput; enrolled/s counts the templates stored.
  */
 import { spawn } from 'node:child_process';
@@ -27,6 +28,7 @@ const ROOT = path.resolve(__dirname, '..');
 const { values } = parseArgs({
   options: {
     images: { type: 'string', default: '1000' },
+    photos: { type: 'string' },
     concurrency: { type: 'string', default: '2,4,8' },
     workers: { type: 'string', default: '2' },
     'database-url': { type: 'string' },
@@ -55,8 +57,15 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   });
 }
 
+/** Every row of `<dir>/identities.csv` (columns image, identity), in file order. */
+function identityPhotos(dir: string): { person: string; file: string }[] {
+  const [header, ...rows] = fs.readFileSync(path.join(dir, 'identities.csv'), 'utf8').trim().split(/\r?\n/).map((l) => l.split(','));
+  const [img, id] = [header!.indexOf('image'), header!.indexOf('identity')];
+  return rows.map((r) => ({ person: r[id]!, file: path.resolve(dir, r[img]!) }));
+}
+
 async function main() {
-  const photos = lfwPhotos(ROOT, images);
+  const photos = values.photos ? identityPhotos(values.photos) : lfwPhotos(ROOT, images);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'enrol-bench-'));
   const admin = randomBytes(24).toString('base64url');
   const port = await freePort();

@@ -1,12 +1,15 @@
 /**
- * Bulk enrolment from a CSV file, through the HTTP API (every subject and face is authorized and audited like one made by hand):
+ * Bulk enrolment from a CSV file, through the HTTP API (every subject and face is authorized and audited like one made by hand;
+ * docs/enrolment.md):
  *
- *   npm run enrol -- --url http://127.0.0.1:8080 --key <enroller key> --csv gallery.csv [--concurrency 4]
+ *   FACEMATCH_API_KEY=<enroller key> npm run enrol -- --url http://127.0.0.1:8080 --csv gallery.csv [--concurrency 4]
  *
- * Header `displayName,category,watchlist,legalBasis,image` plus optional `externalRef,caseRef,notes,reviewBy`, in any order;
+ * Header `displayName,category,watchlist,legalBasis,image` plus optional `externalRef,caseRef,notes,reviewBy,faceIndex`, in any order;
+ * `faceIndex` chooses the face of a photo with several (0-based, in the order a MULTIPLE_FACES refusal's errorDetails lists boxes);
  * `image` is a path relative to the CSV file. Rows with the same watchlist and `externalRef` become one subject with several
  * faces (the subject's fields come from the first of its rows that creates it). A relative --csv is taken from the directory
- * npm was run in. The key may also come from FACEMATCH_API_KEY (keeps it out of `ps` and shell history).
+ * npm was run in. The key comes from FACEMATCH_API_KEY; `--key` is still accepted, with a warning: a key on the command line is
+ * visible to every user of the machine (`ps`) and npm prints it with the command it runs.
  *
  * Resumable, with the service as the only record of what is done (no local journal that could disagree with it): a row is
  * skipped when its watchlist already holds
@@ -15,7 +18,8 @@
  * (GET /v1/subjects?externalRef= / ?imageSha256=, and each face's imageSha256). A subject created for a row without a
  * reference whose face is then refused is erased again, so a re-run does not leave a second, empty one.
  *
- * Rows that fail are written, with `errorCode` and `errorMessage` columns, to `<csv>.errors.csv` (rewritten on every run; the
+ * Rows that fail are written, with `errorCode`, `errorMessage` and `errorDetails` (the API's `details` as JSON: the fields a
+ * VALIDATION_FAILED names, the quality issues of a LOW_QUALITY) columns, to `<csv>.errors.csv` (rewritten on every run; the
  * same format is accepted as input, so fixed rows can be re-run from it). Codes are the API's (UNKNOWN_WATCHLIST, NO_FACE,
  * VALIDATION_FAILED, …) plus IMAGE_NOT_FOUND (the file cannot be read) and NETWORK_ERROR (the service stayed unreachable).
  * 429 and 503 are retried after their Retry-After; network errors a few times with backoff (the row starts again from its
@@ -30,9 +34,11 @@ import { parseArgs } from 'node:util';
 import { csvLine, CsvSyntaxError, readCsvFile, type CsvRecord } from './lib/csv';
 
 const REQUIRED = ['displayName', 'category', 'watchlist', 'legalBasis', 'image'] as const;
-const OPTIONAL = ['externalRef', 'caseRef', 'notes', 'reviewBy'] as const;
+const OPTIONAL = ['externalRef', 'caseRef', 'notes', 'reviewBy', 'faceIndex'] as const;
+/** Columns sent with the face, not with the subject. */
+const FACE_COLUMNS: readonly string[] = ['faceIndex'];
 /** Columns of an errors file, accepted (and ignored) on input so that file can be fed back. */
-const ERROR_COLUMNS = ['errorCode', 'errorMessage'] as const;
+const ERROR_COLUMNS = ['errorCode', 'errorMessage', 'errorDetails'] as const;
 type Column = (typeof REQUIRED)[number] | (typeof OPTIONAL)[number];
 type Row = Record<Column, string>;
 
@@ -44,12 +50,27 @@ const REQUEST_TIMEOUT_MS = 120_000;
 /** Consecutive rows failed with NETWORK_ERROR after which the run stops (exit 2) instead of trying every remaining row. */
 const UNREACHABLE_ROWS = 10;
 
+const USAGE = `usage: FACEMATCH_API_KEY=<enroller or admin key> npm run enrol -- --url <service> --csv <file> [--concurrency N]
+
+  --url           the service, e.g. http://127.0.0.1:8080
+  --csv           displayName,category,watchlist,legalBasis,image[,externalRef,caseRef,notes,reviewBy,faceIndex]; image relative to the file;
+                  faceIndex: which face of a group photo (0-based, as a MULTIPLE_FACES row's errorDetails boxes)
+  --concurrency   rows in flight, 1-64 (default 4; keep it at or below the service's FACE_QUEUE_LIMIT)
+  --key           the key, if FACEMATCH_API_KEY is not set (discouraged: visible in ps and in npm's echo of the command)
+  --help          this text
+
+Rows that fail go to <csv>.errors.csv with errorCode, errorMessage and errorDetails; fix them and run that file.
+Exit code 0 all rows enrolled or already there, 1 some failed, 2 bad arguments, file or key, 130 interrupted.
+`;
+
 class UsageError extends Error {}
 /** The service's answer to a row that retrying will not change. */
 class RowError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The API's error `details`, kept for the errors file. */
+    readonly details?: unknown,
   ) {
     super(message);
   }
@@ -66,13 +87,28 @@ interface Options {
   concurrency: number;
 }
 
-function options(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: { url: { type: 'string' }, key: { type: 'string' }, csv: { type: 'string' }, concurrency: { type: 'string', default: '4' } },
-  });
+function options(argv: string[]): Options | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        url: { type: 'string' },
+        key: { type: 'string' },
+        csv: { type: 'string' },
+        concurrency: { type: 'string', default: '4' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return 'help';
+  if (values.key !== undefined) {
+    process.stderr.write('enrol: warning: --key shows the key to anyone who can list processes, and npm prints it with the command; set FACEMATCH_API_KEY instead\n');
+  }
   const key = values.key ?? process.env.FACEMATCH_API_KEY;
-  const missing = [!values.url && '--url', !key && '--key (or FACEMATCH_API_KEY)', !values.csv && '--csv'].filter(Boolean);
+  const missing = [!values.url && '--url', !key && 'FACEMATCH_API_KEY (or --key)', !values.csv && '--csv'].filter(Boolean);
   if (missing.length) throw new UsageError(`missing ${missing.join(', ')}`);
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError('--concurrency must be a whole number from 1 to 64');
@@ -103,6 +139,23 @@ function columns(header: CsvRecord): Map<Column, number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The API's message with what its `details` say in words: each field a VALIDATION_FAILED names (`[{path, message}]`), the
+ * issues of a LOW_QUALITY (`{issues}`). The details themselves go to the errors file's errorDetails column as they came.
+ */
+function withDetails(message: string, details: unknown): string {
+  if (Array.isArray(details)) {
+    const fields = details
+      .filter((d): d is { path?: unknown; message: unknown } => !!d && typeof d === 'object' && 'message' in d)
+      .map((d) => (d.path ? `${String(d.path)}: ${String(d.message)}` : String(d.message)));
+    if (fields.length) return `${message} (${fields.join('; ')})`;
+  } else if (details && typeof details === 'object' && Array.isArray((details as { issues?: unknown }).issues)) {
+    const issues = (details as { issues: unknown[] }).issues;
+    if (issues.length) return `${message} (${issues.map(String).join(', ')})`;
+  }
+  return message;
+}
+
 /** The HTTP API as this script uses it: JSON or multipart in, JSON out, 429/503 waited out, network failures typed. */
 function client(o: Options) {
   return async function api<T>(method: string, route: string, body?: { json?: unknown; form?: FormData }): Promise<{ status: number; body: T }> {
@@ -120,7 +173,7 @@ function client(o: Options) {
         throw new NetworkError(`${method} ${route}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
       }
       const text = await res.text().catch(() => '');
-      let parsed: { error?: { code?: string; message?: string } } = {};
+      let parsed: { error?: { code?: string; message?: string; details?: unknown } } = {};
       try {
         parsed = text ? JSON.parse(text) : {};
       } catch {
@@ -128,7 +181,7 @@ function client(o: Options) {
       }
       if (res.ok) return { status: res.status, body: parsed as T };
       const code = parsed.error?.code ?? `HTTP_${res.status}`;
-      const message = parsed.error?.message ?? (res.statusText || 'no message');
+      const message = withDetails(parsed.error?.message ?? (res.statusText || 'no message'), parsed.error?.details);
       // 429 and 503 promise that nothing was written: waiting the time the service asks for and asking again is safe.
       if ((res.status === 429 || res.status === 503) && attempt < BUSY_ATTEMPTS) {
         const after = Number(res.headers.get('retry-after'));
@@ -136,7 +189,7 @@ function client(o: Options) {
         continue;
       }
       if (res.status === 401) throw new FatalError(`the service refused the key (${code}: ${message})`);
-      throw new RowError(code, message);
+      throw new RowError(code, message, parsed.error?.details);
     }
   };
 }
@@ -179,43 +232,43 @@ function enroller(o: Options, csvDir: string) {
 
   const subjectBody = (r: Row) => {
     const body: Record<string, string> = { displayName: r.displayName, category: r.category, watchlist: r.watchlist, legalBasis: r.legalBasis };
-    for (const c of OPTIONAL) if (r[c]) body[c] = r[c];
+    for (const c of OPTIONAL) if (r[c] && !FACE_COLUMNS.includes(c)) body[c] = r[c];
     return body;
   };
 
-  async function addFace(subjectId: string, image: Buffer, file: string) {
+  /** `faceIndex` (optional column): which face of a group photo, 0-based as a MULTIPLE_FACES row's errorDetails lists boxes. */
+  async function addFace(subjectId: string, image: Buffer, file: string, faceIndex = '') {
     const form = new FormData();
     form.append('image', new Blob([new Uint8Array(image)]), path.basename(file));
+    if (faceIndex) form.append('faceIndex', faceIndex);
     await api('POST', `/v1/subjects/${subjectId}/faces`, { form });
   }
 
   /** With a reference: find or create the subject, then enrol the photo unless one with its hash is there. */
   async function withRef(r: Row, image: Buffer, sha: string, file: string): Promise<'enrolled' | 'skipped'> {
-    const key = `${r.watchlist}\u0000${r.externalRef}`;
-    return locked(key, async () => {
-      let s = cache.get(key);
-      if (!s) {
-        const found = await api<{ items: SubjectItem[] }>('GET', `/v1/subjects?${q({ watchlist: r.watchlist, externalRef: r.externalRef, limit: '2' })}`);
-        const hit = found.body.items[0];
-        if (hit) {
-          const full = await api<{ faces: { imageSha256: string | null }[] }>('GET', `/v1/subjects/${hit.id}`);
-          s = { id: hit.id, shas: new Set(full.body.faces.map((f) => f.imageSha256).filter((x): x is string => !!x)) };
-        } else {
-          s = { id: (await api<{ id: string }>('POST', '/v1/subjects', { json: subjectBody(r) })).body.id, shas: new Set() };
-        }
-        remember(key, s);
+    const key = subjectKey(r);
+    let s = cache.get(key);
+    if (!s) {
+      const found = await api<{ items: SubjectItem[] }>('GET', `/v1/subjects?${q({ watchlist: r.watchlist, externalRef: r.externalRef, limit: '2' })}`);
+      const hit = found.body.items[0];
+      if (hit) {
+        const full = await api<{ faces: { imageSha256: string | null }[] }>('GET', `/v1/subjects/${hit.id}`);
+        s = { id: hit.id, shas: new Set(full.body.faces.map((f) => f.imageSha256).filter((x): x is string => !!x)) };
+      } else {
+        s = { id: (await api<{ id: string }>('POST', '/v1/subjects', { json: subjectBody(r) })).body.id, shas: new Set() };
       }
-      if (s.shas.has(sha)) return 'skipped';
-      try {
-        await addFace(s.id, image, file);
-      } catch (e) {
-        // After a broken connection the face may or may not be there: look the subject up again on the retry.
-        if (e instanceof NetworkError) cache.delete(key);
-        throw e;
-      }
-      s.shas.add(sha);
-      return 'enrolled';
-    });
+      remember(key, s);
+    }
+    if (s.shas.has(sha)) return 'skipped';
+    try {
+      await addFace(s.id, image, file, r.faceIndex);
+    } catch (e) {
+      // After a broken connection the face may or may not be there: look the subject up again on the retry.
+      if (e instanceof NetworkError) cache.delete(key);
+      throw e;
+    }
+    s.shas.add(sha);
+    return 'enrolled';
   }
 
   /** Without a reference: the photo's hash and the display name say whether this row was enrolled before. */
@@ -224,7 +277,7 @@ function enroller(o: Options, csvDir: string) {
     if (found.body.items.some((s) => s.externalRef === null && s.displayName === r.displayName)) return 'skipped';
     const created = await api<{ id: string }>('POST', '/v1/subjects', { json: subjectBody(r) });
     try {
-      await addFace(created.body.id, image, file);
+      await addFace(created.body.id, image, file, r.faceIndex);
     } catch (e) {
       // A subject with no face and no reference could not be recognised by a re-run: erase it (audited) before reporting.
       if (e instanceof RowError) await api('DELETE', `/v1/subjects/${created.body.id}`).catch(() => undefined);
@@ -233,9 +286,17 @@ function enroller(o: Options, csvDir: string) {
     return 'enrolled';
   }
 
+  /** Rows of one subject (watchlist + externalRef) run one after another in the file's order, from reading the photo on. */
+  const subjectKey = (r: Row) => `${r.watchlist}\u0000${r.externalRef}`;
+
   return async function enrolRow(r: Row): Promise<'enrolled' | 'skipped'> {
     const empty = REQUIRED.filter((c) => !r[c]);
     if (empty.length) throw new RowError('VALIDATION_FAILED', `empty ${empty.join(', ')}`);
+    // The turn is taken before the first await, so the first row of a subject in the file creates it with its fields.
+    return r.externalRef ? locked(subjectKey(r), () => enrolOne(r)) : enrolOne(r);
+  };
+
+  async function enrolOne(r: Row): Promise<'enrolled' | 'skipped'> {
     const file = path.resolve(csvDir, r.image);
     let image: Buffer;
     try {
@@ -253,7 +314,7 @@ function enroller(o: Options, csvDir: string) {
         await sleep(500 * 2 ** attempt);
       }
     }
-  };
+  }
 }
 
 /** A bar redrawn in place on a terminal; a line per 100 rows otherwise (logs, CI, `| tee`). */
@@ -307,6 +368,10 @@ function progress(total: number, out: NodeJS.WriteStream) {
 
 async function main(): Promise<number> {
   const o = options(process.argv.slice(2));
+  if (o === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   if (!fs.existsSync(o.csv)) throw new UsageError(`${o.csv}: no such file`);
 
   // A first pass counts the rows for the ETA and checks the header before anything is written.
@@ -328,12 +393,12 @@ async function main(): Promise<number> {
   fs.rmSync(errorsFile, { force: true });
   let errors: fs.WriteStream | null = null;
   const headerNames = [...header.keys()];
-  const fail = (r: Row, code: string, message: string) => {
+  const fail = (r: Row, code: string, message: string, details: unknown) => {
     if (!errors) {
       errors = fs.createWriteStream(errorsFile);
       errors.write(csvLine([...headerNames, ...ERROR_COLUMNS]));
     }
-    errors.write(csvLine([...headerNames.map((c) => r[c]), code, message.replace(/\s+/g, ' ')]));
+    errors.write(csvLine([...headerNames.map((c) => r[c]), code, message.replace(/\s+/g, ' '), details === undefined ? '' : JSON.stringify(details)]));
   };
 
   const bar = progress(total, process.stderr);
@@ -376,7 +441,7 @@ async function main(): Promise<number> {
           return;
         }
         const code = e instanceof RowError ? e.code : 'INTERNAL';
-        fail(r, code, e instanceof RowError ? e.message : `line ${rec.line}: ${(e as Error).message}`);
+        fail(r, code, e instanceof RowError ? e.message : `line ${rec.line}: ${(e as Error).message}`, e instanceof RowError ? e.details : undefined);
         bar.tick('failed');
         // Rows that each waited through their retries for a service that stays down: stop rather than fail the whole file slowly.
         if (code === 'NETWORK_ERROR' && ++unreachable >= UNREACHABLE_ROWS && !fatal) {
@@ -412,7 +477,7 @@ main().then(
   (code) => process.exit(code),
   (e: Error) => {
     const usage = e instanceof UsageError;
-    process.stderr.write(`enrol: ${e.message}\n${usage ? 'usage: npm run enrol -- --url <service> --key <enroller key> --csv <file> [--concurrency N]\n' : ''}`);
+    process.stderr.write(`enrol: ${e.message}\n${usage ? USAGE : ''}`);
     process.exit(usage || e instanceof FatalError || e instanceof CsvSyntaxError ? 2 : 1);
   },
 );

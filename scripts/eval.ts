@@ -1,9 +1,14 @@
 /**
- * Accuracy measurements with the service's own engine (same decode, detection, alignment and embedding as the API).
+ * Accuracy measurements with the service's own engine (same decode, detection, alignment and embedding as the API;
+ * figures in docs/ACCURACY.md).
  *
  *   npm run eval -- --pairs <csv> --root <dir> [--out report.json]           verification on labelled pairs (a,b,same)
  *   npm run eval -- --identification --root <dir> [--out report.json]        1:N on a Name/Name_NNNN.jpg tree
  *   npm run eval -- --pairs <csv> --root <dir> --calibrate                   also write models/calibration/<model>.json
+ *   npm run eval -- --enrolment --pairs <csv> --root <dir> [--out report.json] the API's enrolment gate on every image of the
+ *                                                                             pairs: failure to enrol per reason beside FTA, and
+ *                                                                             TAR by what enrolling the gallery side takes
+ *   npm run eval -- --enrolment --root <Name/Name_NNNN tree>                  the gate on the first photo of every person
  *
  * Every image is embedded once (the face nearest the image centre, LFW convention) and cached under data/eval-cache, so the
  * runs that follow reuse it. Each image is embedded with every pipeline variant (eye-levelled or axis-aligned chip, with and
@@ -11,19 +16,21 @@
  * model manifest configures (what the service computes). With identities known from the folder layout (Name/Name_NNNN.jpg),
  * the report adds TAR at FAR over every cross-identity pair of the set's images ("allPairs"), which resolves FAR 1e-4.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
-import { buildCalibrationTable, createCalibration, type Calibration } from '../src/domain/calibration';
-import type { DetectedFace } from '../src/domain/face.types';
-import { calibrationDirs, calibrationFile, createCalibrationStore } from '../src/infra/calibration.store';
-import { finishDescriptor } from '../src/infra/face/descriptor';
-import { DETECTION_PADS } from '../src/infra/face/tfjs.analyzer';
-import { createFaceEngine, engineConfigFrom } from '../src/infra/face/face-engine';
-import { DEFAULT_PLAN } from '../src/infra/face/detection-plan';
-import { manifestDirs, manifestFileOf, readManifest, readVerifiedCentre, sha256Hex, weightsSha256, type ModelManifest } from '../src/infra/face/model-manifest';
+import { buildCalibrationTable, createCalibration, type Calibration } from '../src/shared/calibration';
+import type { Box, DetectedFace, FaceQuality } from '../src/shared/face.types';
+import { assessQuality, qualityThresholdsFor, type QualityMeasures, type QualityThresholds } from '../src/platform/face/quality';
+import { calibrationDirs, calibrationFile, createCalibrationStore } from '../src/platform/face/calibration.store';
+import { finishDescriptor } from '../src/platform/face/descriptor';
+import { DETECTION_PADS } from '../src/platform/face/tfjs.analyzer';
+import { createFaceEngine, engineConfigFrom } from '../src/platform/face/face-engine';
+import { DEFAULT_PLAN } from '../src/platform/face/detection-plan';
+import { manifestDirs, manifestFileOf, readManifest, readVerifiedCentre, sha256Hex, weightsSha256, type ModelManifest } from '../src/platform/face/model-manifest';
 import {
   accuracyAt,
   bestThreshold,
@@ -36,6 +43,8 @@ import {
   type IdentificationSearch,
   type ScoredPair,
 } from './lib/eval-metrics';
+import { analyseCached } from './lib/analysis-cache';
+import { enrolmentCounts, enrolOutcome, tarByCategory, type AnalysedPhoto } from './lib/eval-enrolment';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,6 +52,9 @@ const { values: args } = parseArgs({
     root: { type: 'string' },
     out: { type: 'string' },
     identification: { type: 'boolean', default: false },
+    enrolment: { type: 'boolean', default: false },
+    /** --enrolment only: quality thresholds (JSON) over the model's, the score recomputed from each face's cached measures. */
+    quality: { type: 'string' },
     calibrate: { type: 'boolean', default: false },
     'fit-centre': { type: 'boolean', default: false },
     workers: { type: 'string', default: String(os.cpus().length) },
@@ -421,6 +433,89 @@ async function identification() {
   };
 }
 
+/** The API's analysis of each photo (every face, standard detail), cached without pixels: boxes, quality and templates. */
+async function analyseForEnrolment(root: string, rels: string[]): Promise<Map<string, AnalysedPhoto | null>> {
+  const netsSha = weightsSha256({ ...manifest, pipeline: { ...manifest.pipeline, centre: undefined } });
+  const key = createHash('sha256').update(`${DETECTOR_KEY}|${JSON.stringify(manifest.pipeline)}|${JSON.stringify(manifest.quality ?? {})}`).digest('hex').slice(0, 12);
+  type Cached = { width: number; height: number; faces: { box: Box; quality: Pick<FaceQuality, 'score' | 'issues' | 'metrics'>; embedding: string }[] } | null;
+  const cached = await analyseCached<Cached>({
+    name: 'eval',
+    files: rels,
+    cacheFile: path.join(args.cache!, `enrol-${netsSha.slice(0, 16)}-${key}.json`),
+    workers: Number(args.workers),
+    open: () => createFaceEngine({ ...engineConfigFrom(config), workers: Number(args.workers), queueLimit: 1_000_000 }),
+    analyse: async (engine, rel) => {
+      const a = await engine.analyze(fs.readFileSync(path.resolve(root, rel)));
+      return { width: a.width, height: a.height, faces: a.faces.map((f) => ({ box: f.box, quality: f.quality, embedding: toB64(f.embedding) })) };
+    },
+  });
+  const override = args.quality ? { ...qualityThresholdsFor(manifest), ...(JSON.parse(args.quality) as Partial<QualityThresholds>) } : null;
+  return new Map(
+    [...cached].map(([rel, c]) => [
+      rel,
+      c && {
+        width: c.width,
+        height: c.height,
+        faces: c.faces.map((f) => ({ box: f.box, quality: override ? assessQuality(f.quality.metrics as unknown as QualityMeasures, override) : f.quality, embedding: fromB64(f.embedding) })),
+      },
+    ]),
+  );
+}
+
+/** --enrolment: the API's own gate on each image, failure to enrol per reason, and TAR by what enrolling the gallery side takes. */
+async function enrolment() {
+  const root = args.root!;
+  let rels: string[];
+  if (args.pairs) rels = [...new Set(readPairs(args.pairs).flatMap((p) => [p.a, p.b]))];
+  else {
+    // The first photo (name order) of every person: the issue-29 benchmark, "the first photo of every person of a face set".
+    const byId = new Map<string, string>();
+    for (const r of listTree(root)) if (!byId.has(r.split('/')[0]!)) byId.set(r.split('/')[0]!, r);
+    rels = [...byId.values()];
+  }
+  if (args.limit) rels = rels.slice(0, Number(args.limit));
+  const photos = await analyseForEnrolment(root, rels);
+  const rules = { minQuality: config.matching.enrolMinQuality, floorQuality: config.matching.enrolQualityFloor, dominantRatio: config.matching.enrolDominantRatio };
+  const items = rels.map((rel) => ({ rel, identity: identityOf(rel) ?? rel, photo: photos.get(rel)!, outcome: enrolOutcome(photos.get(rel)!, rules) }));
+  let calibrated: Record<string, number> | null = null;
+  try {
+    const cal = createCalibrationStore(calibrationDirs(config.face.modelsDir))(manifest.id);
+    calibrated = { '1e-3': cal.thresholdFor(1e-3), '1e-4': cal.thresholdFor(1e-4) };
+  } catch {
+    calibrated = null;
+  }
+  const verification = args.pairs && items.every((it) => identityOf(it.rel) !== null) ? tarByCategory(items, calibrated) : null;
+  return {
+    model: manifest.id,
+    set: args.pairs ? path.basename(args.pairs) : `first photo of each person of ${path.basename(path.resolve(root))}`,
+    rules,
+    qualityThresholds: args.quality ? { ...qualityThresholdsFor(manifest), ...(JSON.parse(args.quality) as object) } : qualityThresholdsFor(manifest),
+    ...enrolmentCounts(items.map((it) => it.outcome)),
+    verification,
+    refusedPhotos: items.filter((it) => it.outcome.verdict !== 'enrolled').map((it) => ({ photo: it.rel, verdict: it.outcome.verdict, issues: it.outcome.issues, category: it.outcome.category })),
+  };
+}
+
+function printEnrolment(r: Awaited<ReturnType<typeof enrolment>>) {
+  const pct = (n: number) => `${((100 * n) / Math.max(1, r.photos)).toFixed(1)}%`;
+  const lines = [
+    `model ${r.model}; ${r.set}: ${r.photos} photos; rules minQuality ${r.rules.minQuality}, floor ${r.rules.floorQuality}, dominantRatio ${r.rules.dominantRatio}`,
+    `failure to acquire ${r.fta} (${pct(r.fta)}); failure to enrol ${r.fte} (${pct(r.fte)}): ${Object.entries(r.verdicts).filter(([k]) => k !== 'enrolled').map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `LOW_QUALITY issues: ${Object.entries(r.lowQualityIssues).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `what the gallery side takes: ${Object.entries(r.categories).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  ];
+  const v = r.verification;
+  if (v) {
+    const f = (x: number | null | undefined) => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
+    lines.push(`thresholds from ${v.orderedPairs.impostors} ordered impostor pairs: FAR 1e-3 ${f(v.thresholds['1e-3'])}, 1e-4 ${f(v.thresholds['1e-4'])}; calibrated ${f(v.calibratedThresholds?.['1e-3'])} / ${f(v.calibratedThresholds?.['1e-4'])}`);
+    for (const [c, b] of Object.entries(v.byCategory)) {
+      lines.push(`  gallery ${c.padEnd(9)} ${String(b.galleryImages).padStart(5)} images ${String(b.genuinePairs).padStart(6)} genuine: TAR@1e-3 ${f(b.tar?.['1e-3'])} TAR@1e-4 ${f(b.tar?.['1e-4'])} (FAR observed ${b.observedFar?.['1e-4'] ?? 'n/a'}; at calibrated 1e-4 ${f(b.tarAtCalibrated?.['1e-4'])})`);
+    }
+    lines.push(`  enrolled as sent: TAR@1e-4 ${f(v.enrolledAsSent.tar['1e-4'])} (${v.enrolledAsSent.genuinePairs} genuine); with the enroller's choices and overrules: ${f(v.enrolledWithEnroller.tar['1e-4'])} (${v.enrolledWithEnroller.genuinePairs})`);
+  }
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
+
 function printVerification(r: Awaited<ReturnType<typeof verification>>) {
   const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(2)}%` : 'n/a');
   const f3 = (x: unknown) => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
@@ -445,7 +540,11 @@ async function main() {
     process.exit(0);
   }
   let report: unknown;
-  if (args.identification) {
+  if (args.enrolment) {
+    const r = await enrolment();
+    printEnrolment(r);
+    report = r;
+  } else if (args.identification) {
     report = await identification();
     process.stderr.write(`${JSON.stringify(report)}\n`);
   } else {

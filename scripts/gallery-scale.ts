@@ -1,6 +1,7 @@
 /**
  * Gallery at scale (a measurement, not a test; issue 14): bulk load, HNSW build and kNN search over N 512-d templates made
- * from real face embeddings, through the repository's real kNN statement.
+ * from real face embeddings, through the repository's real kNN statement (figures in docs/SCALING.md, "Gallery at
+ * scale").
  *
  *   npm run gallery-scale -- --database-url postgres://postgres@127.0.0.1:5432/postgres --gallery 100000 [--out report.json]
  *   npm run gallery-scale -- --backend pglite --gallery 20000
@@ -29,12 +30,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import type { Db, Queryable } from '../src/infra/db/db';
-import { createFaceRepo, knnSqlFor, knnStatement, type KnnQuery } from '../src/infra/db/face.repo';
-import { migrate } from '../src/infra/db/migrate';
-import { wasmDir } from '../src/infra/face/backend';
-import { createPgliteDb } from '../src/infra/db/pglite.db';
-import { createPostgresDb } from '../src/infra/db/postgres.db';
+import type { Db, Queryable } from '../src/shared/db';
+import { type KnnQuery } from '../src/modules/gallery/gallery.model';
+import { createFaceRepo, knnSqlFor, knnStatement } from '../src/modules/gallery/face.repo';
+import { migrate } from '../src/platform/db/migrate';
+import { wasmDir } from '../src/platform/face/backend';
+import { createPgliteDb } from '../src/platform/db/pglite.db';
+import { createPostgresDb } from '../src/platform/db/postgres.db';
 import { loadLfwTemplates } from './lib/lfw-templates';
 
 const { values: args } = parseArgs({

@@ -1,6 +1,6 @@
 /**
  * Offline API-key management against the service's database (DATABASE_URL for PostgreSQL; without it, the embedded
- * database under DATA_DIR, which must not be open in a running service at the same time).
+ * database under DATA_DIR, which must not be open in a running service at the same time; docs/deploy.md, "First admin key and recovery").
  *
  *   npm run keys -- create --role searcher [--role reviewer] --org bank-a --holder "Jane Doe" [--label "KYC gateway"]
  *   npm run keys -- list
@@ -10,12 +10,12 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
-import { ROLES, type Principal, type Role } from '../src/domain/api-key';
-import { createKeyService } from '../src/domain/key.service';
-import { createAuditRepo } from '../src/infra/db/audit.repo';
-import { createKeyRepo } from '../src/infra/db/key.repo';
-import { prepareSchema } from '../src/infra/db/migrate';
-import { openDb } from '../src/infra/db/open';
+import { ROLES, type Principal, type Role } from '../src/shared/principal';
+import { createKeyService } from '../src/modules/key/key.service';
+import { createAuditRepo } from '../src/modules/audit/audit.repo';
+import { createKeyRepo } from '../src/modules/key/key.repo';
+import { prepareSchema } from '../src/platform/db/migrate';
+import { openDb } from '../src/platform/db/open';
 
 async function main() {
   const [command, ...rest] = process.argv.slice(2);

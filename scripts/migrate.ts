@@ -6,8 +6,8 @@
  *   DATABASE_URL=postgres://facematch_owner:…@db/facematch npm run migrate
  */
 import { loadConfig } from '../src/config';
-import { migrate } from '../src/infra/db/migrate';
-import { openDb } from '../src/infra/db/open';
+import { migrate } from '../src/platform/db/migrate';
+import { openDb } from '../src/platform/db/open';
 
 async function main() {
   const config = loadConfig();

@@ -5,7 +5,7 @@
  *
  * Analyses, with the service's own engine (FACE_MODEL, default model), the enrol-bench selection (the first --images photos of
  * lfw-dev, scripts/lib/lfw.ts) and the images of the genuine pairs of --pairs (default pairs-devtest.csv), every face of each.
- * Then applies the enrolment rules as src/domain/subject.service.ts does (more than one face → MULTIPLE_FACES, else quality
+ * Then applies the enrolment rules as src/modules/gallery/subject.service.ts does (more than one face → MULTIPLE_FACES, else quality
  * below ENROL_MIN_QUALITY → LOW_QUALITY) and reports: refusals, which quality factors sit below 0.5, the second faces of
  * multi-face photos (size relative to the main face, quality), and the genuine-pair similarities of faces the gate refuses
  * against those it passes (a gate should refuse the faces that match badly). Analyses are cached under data/quality-audit
@@ -17,13 +17,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
-import type { Box, FaceQuality } from '../src/domain/face.types';
-import { createFaceEngine, engineConfigFrom } from '../src/infra/face/face-engine';
-import { assessQuality, qualityFactors, qualityThresholdsFor, type QualityMeasures } from '../src/infra/face/quality';
-import { manifestDirs, readManifest } from '../src/infra/face/model-manifest';
-import { similarityFromCosine } from '../src/domain/calibration';
+import type { Box, FaceQuality } from '../src/shared/face.types';
+import { createFaceEngine, engineConfigFrom } from '../src/platform/face/face-engine';
+import { assessQuality, qualityFactors, qualityThresholdsFor, type QualityMeasures } from '../src/platform/face/quality';
+import { manifestDirs, readManifest } from '../src/platform/face/model-manifest';
+import { similarityFromCosine } from '../src/shared/calibration';
 import { readCsvFile } from './lib/csv';
 import { lfwDevRoot, lfwPhotos } from './lib/lfw';
+import { analyseCached } from './lib/analysis-cache';
 
 const ROOT = path.resolve(__dirname, '..');
 const { values: args } = parseArgs({
@@ -46,45 +47,21 @@ interface CachedFace {
 const config = loadConfig();
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function analyseAll(files: string[]): Promise<Map<string, CachedFace[] | null>> {
-  const cacheFile = path.join(ROOT, 'data/quality-audit', `${config.face.model}.json`);
-  const cache: Record<string, CachedFace[] | null> = fs.existsSync(cacheFile) ? JSON.parse(fs.readFileSync(cacheFile, 'utf8')) : {};
-  const todo = files.filter((f) => !(f in cache));
-  if (todo.length) {
-    const engine = await createFaceEngine({ ...engineConfigFrom(config), workers: Number(args.workers), queueLimit: 1_000_000 });
-    process.stderr.write(`quality-audit: ${engine.model.id}; ${todo.length} images to analyse\n`);
-    let done = 0;
-    const save = () => {
-      fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-      fs.writeFileSync(cacheFile, JSON.stringify(cache));
-    };
-    const queue = [...todo];
-    await Promise.all(
-      Array.from({ length: Number(args.workers) * 2 }, async () => {
-        for (let f = queue.shift(); f; f = queue.shift()) {
-          try {
-            const a = await engine.analyze(fs.readFileSync(path.join(lfwDevRoot(ROOT), f)));
-            cache[f] = a.faces.map((x, i) => ({
-              box: x.box,
-              detectionScore: x.detectionScore,
-              metrics: x.quality.metrics as unknown as QualityMeasures,
-              ...(i === 0 ? { embedding: x.embedding.map((v) => round(v, 5)) } : {}),
-            }));
-          } catch (e) {
-            process.stderr.write(`quality-audit: ${f}: ${(e as Error).message}\n`);
-            cache[f] = null;
-          }
-          if (++done % 100 === 0) {
-            process.stderr.write(`quality-audit: ${done}/${todo.length}\n`);
-            save();
-          }
-        }
-      }),
-    );
-    await engine.close();
-    save();
-  }
-  return new Map(files.map((f) => [f, cache[f] ?? null]));
+function analyseAll(files: string[]): Promise<Map<string, CachedFace[] | null>> {
+  return analyseCached({
+    name: 'quality-audit',
+    files,
+    cacheFile: path.join(ROOT, 'data/quality-audit', `${config.face.model}.json`),
+    workers: Number(args.workers),
+    open: () => createFaceEngine({ ...engineConfigFrom(config), workers: Number(args.workers), queueLimit: 1_000_000 }),
+    analyse: async (engine, f) =>
+      (await engine.analyze(fs.readFileSync(path.join(lfwDevRoot(ROOT), f)))).faces.map((x, i) => ({
+        box: x.box,
+        detectionScore: x.detectionScore,
+        metrics: x.quality.metrics as unknown as QualityMeasures,
+        ...(i === 0 ? { embedding: x.embedding.map((v) => round(v, 5)) } : {}),
+      })),
+  });
 }
 
 async function main() {

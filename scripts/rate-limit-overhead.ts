@@ -18,10 +18,10 @@ import pg from 'pg';
 import pino from 'pino';
 import { compose } from '../src/compose';
 import { loadConfig } from '../src/config';
-import { createRateLimiter, databaseBucketStore, memoryBucketStore } from '../src/http/rate-limit';
-import { migrate } from '../src/infra/db/migrate';
-import { createPostgresDb } from '../src/infra/db/postgres.db';
-import { createRateBucketRepo } from '../src/infra/db/rate-bucket.repo';
+import { createRateLimiter, databaseBucketStore, memoryBucketStore } from '../src/platform/http/rate-limit';
+import { migrate } from '../src/platform/db/migrate';
+import { createPostgresDb } from '../src/platform/db/postgres.db';
+import { createRateBucketRepo } from '../src/platform/http/rate-bucket.repo';
 
 const N = Number(process.argv[2] ?? 4000);
 const CLIENTS = Number(process.argv[3] ?? 1);

@@ -1,5 +1,6 @@
 /**
- * Re-embeds the gallery for the configured model (FACE_MODEL) from the stored, encrypted enrolment photos:
+ * Re-embeds the gallery for the configured model (FACE_MODEL) from the stored, encrypted enrolment photos
+ * (docs/models.md):
  *
  *   FACE_MODEL=<new model id> npm run reembed [-- --dry-run]
  *
@@ -13,9 +14,9 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { compose } from '../src/compose';
 import { loadConfig } from '../src/config';
-import { createFaceRepo } from '../src/infra/db/face.repo';
-import { prepareSchema } from '../src/infra/db/migrate';
-import { openDb } from '../src/infra/db/open';
+import { createFaceRepo } from '../src/modules/gallery/face.repo';
+import { prepareSchema } from '../src/platform/db/migrate';
+import { openDb } from '../src/platform/db/open';
 
 const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
 

@@ -1,67 +1,51 @@
 /**
- * Verifies an audit export (NDJSON from GET /v1/audit/export) offline, with no database:
+ * Verifies an audit export (NDJSON from GET /v1/audit/export) offline, with no database
+ * (docs/OVERSIGHT.md):
  *
- *   npm run verify-audit -- facematch-audit.ndjson      (a relative path is taken from the directory npm was run in)
+ *   npm run verify-audit -- facematch-audit.ndjson [--expect SEQ:HASH]… [--checkpoints DIR_OR_FILE --public-key KEY_FILE]…
  *
- * Prints the result JSON and exits 0 when the chain verifies, 1 when it does not (or the file is unreadable).
+ * (a relative path is taken from the directory npm was run in). Prints the result JSON and exits 0 when the chain verifies,
+ * 1 when it does not (or a file is unreadable), 2 on bad arguments.
  * A full export verifies from genesis; a partial one (exported with from=) from its first event's prevHash, which proves the
- * events are unaltered and gap-free among themselves. Tie it to history by comparing a seq/hash with a stored anchor.
+ * events are unaltered and gap-free among themselves. Besides every hash and link it checks each `audit.anchored` event's
+ * verified head against the chain, and that the chain extends every expected head: `--expect seq:hash` (a head you kept), and
+ * the signed checkpoints in `--checkpoints` (a checkpoint file or a directory of them), whose Ed25519 signatures are checked
+ * with `--public-key` (a PEM file, or the JWK Set saved from /.well-known/facematch/keys). An expected seq beyond the export's
+ * last event fails: its tail is missing.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
-import { ChainVerifier, GENESIS_HASH, type AuditEvent, type ChainVerification } from '../src/domain/audit-chain';
+import { parseExpectation, type ChainExpectation } from '../src/modules/audit/chain-audit.model';
+import { checkpointExpectations, readPublicKeys, verifyAuditFile } from './lib/audit-export';
 
-export interface ExportVerification extends ChainVerification {
-  /** Where verification started: seq 1 from genesis, or the first event's seq and prevHash for a partial export. */
-  start: { seq: number; prevHash: string };
-  /** 1-based line number of the first line that is not an event (not JSON, or missing fields). */
-  badLine?: number;
-}
-
-function asEvent(line: string): AuditEvent | null {
-  try {
-    const e = JSON.parse(line) as AuditEvent;
-    const ok = Number.isSafeInteger(e.seq) && typeof e.at === 'string' && typeof e.prevHash === 'string' && typeof e.hash === 'string' && typeof e.type === 'string';
-    return ok ? e : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Verifies NDJSON lines in order (blank lines are ignored). */
-export async function verifyAuditLines(lines: AsyncIterable<string> | Iterable<string>): Promise<ExportVerification> {
-  let verifier: ChainVerifier | null = null;
-  let start = { seq: 1, prevHash: GENESIS_HASH };
-  let n = 0;
-  for await (const raw of lines) {
-    n++;
-    const line = raw.trim();
-    if (!line) continue;
-    const e = asEvent(line);
-    if (!e) {
-      const partial = verifier?.result() ?? { ok: false, events: 0, headHash: start.prevHash, headSeq: start.seq - 1 };
-      return { ...partial, ok: false, start, badLine: n, firstBadSeq: partial.headSeq + 1, reason: `line ${n} is not an audit event` };
-    }
-    if (!verifier) {
-      start = e.seq === 1 ? { seq: 1, prevHash: GENESIS_HASH } : { seq: e.seq, prevHash: e.prevHash };
-      verifier = new ChainVerifier(start);
-    }
-    verifier.push(e);
-  }
-  return { ...(verifier ?? new ChainVerifier()).result(), start };
-}
-
-export async function verifyAuditFile(file: string): Promise<ExportVerification> {
-  const rl = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
-  return verifyAuditLines(rl);
+function usage(message: string): never {
+  process.stderr.write(`${message}\nusage: npm run verify-audit -- <export.ndjson> [--expect SEQ:HASH]… [--checkpoints DIR_OR_FILE]… [--public-key KEY_FILE]\n`);
+  process.exit(2);
 }
 
 async function main() {
-  const file = process.argv[2];
-  if (!file) throw new Error('usage: npm run verify-audit -- <export.ndjson>');
   // npm runs scripts in the project folder; a relative path means the caller's folder (INIT_CWD, set by npm).
-  const result = await verifyAuditFile(path.resolve(process.env.INIT_CWD ?? process.cwd(), file));
+  const here = (f: string) => path.resolve(process.env.INIT_CWD ?? process.cwd(), f);
+  const args = process.argv.slice(2);
+  let file: string | undefined;
+  const expect: ChainExpectation[] = [];
+  const checkpoints: string[] = [];
+  let keyFile: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = () => args[++i] ?? usage(`${a} needs a value`);
+    if (a === '--expect') expect.push(parseExpectation(value(), 'expect') ?? usage('--expect takes seq:hash (64 hex digits)'));
+    else if (a === '--checkpoints') checkpoints.push(here(value()));
+    else if (a === '--public-key') keyFile = here(value());
+    else if (a.startsWith('--')) usage(`unknown option ${a}`);
+    else if (file) usage('one export file only');
+    else file = here(a);
+  }
+  if (!file) usage('no export file given');
+  if (checkpoints.length && !keyFile) usage('--checkpoints needs --public-key: an unsigned checkpoint proves nothing');
+  const fromFiles = checkpoints.length ? checkpointExpectations(checkpoints, readPublicKeys(keyFile!)) : { expect: [], invalid: [] };
+  const r = await verifyAuditFile(file, { expect: [...expect, ...fromFiles.expect] });
+  const invalid = fromFiles.invalid[0];
+  const result = { ...r, ...(r.ok && invalid ? { ok: false, reason: `checkpoint ${invalid.source}: ${invalid.reason}` } : {}), checkpoints: { read: fromFiles.expect.length + fromFiles.invalid.length, invalid: fromFiles.invalid } };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exitCode = result.ok ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 /**
- * Filtered-search timing (a measurement, not a test): kNN over the whole gallery vs a 5 % watchlist, on PostgreSQL, through the
+ * Filtered-search timing (a measurement, not a test; figures in docs/BENCHMARKS.md): kNN over the whole gallery vs a 5 % watchlist, on PostgreSQL, through the
  * repository's real query (access scope inside the statement, per-row filter, HNSW iterative scan).
  *
  *   npx tsx scripts/watchlist-knn-timing.ts --database-url postgres://postgres@127.0.0.1:5432/postgres [--gallery 20000 --dims 512 --probes 50]
@@ -16,10 +16,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { toVectorParam } from '../src/infra/db/db';
-import { createFaceRepo, type KnnScope } from '../src/infra/db/face.repo';
-import { migrate } from '../src/infra/db/migrate';
-import { createPostgresDb } from '../src/infra/db/postgres.db';
+import { toVectorParam } from '../src/platform/db/db';
+import { type KnnScope } from '../src/modules/gallery/gallery.model';
+import { createFaceRepo } from '../src/modules/gallery/face.repo';
+import { migrate } from '../src/platform/db/migrate';
+import { createPostgresDb } from '../src/platform/db/postgres.db';
 
 const { values } = parseArgs({
   options: {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Measures the compiled service's RSS per number of inference workers (figures: docs/deploy.md "Memory per instance").
 # Usage: npm run build && scripts/worker-memory.sh <workers> <port>
 # RSS of the compiled service with N inference workers: after /readyz turns 200 (models loaded, warmed), and after 6 searches.
 set -euo pipefail

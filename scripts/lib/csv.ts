@@ -113,7 +113,4 @@ export function readCsvFile(file: string): AsyncGenerator<CsvRecord> {
   return parseCsv(fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 }));
 }
 
-/** One CSV line (LF-terminated); fields with a comma, quote, line break or edge spaces are quoted. */
-export function csvLine(fields: readonly string[]): string {
-  return fields.map((f) => (/[",\r\n]|^\s|\s$/.test(f) ? `"${f.replaceAll('"', '""')}"` : f)).join(',') + '\n';
-}
+export { csvLine } from '../../src/shared/csv';

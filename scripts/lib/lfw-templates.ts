@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
-import { createFaceEngine, engineConfigFrom } from '../../src/infra/face/face-engine';
-import { manifestDirs, readManifest, weightsSha256 } from '../../src/infra/face/model-manifest';
+import { createFaceEngine, engineConfigFrom } from '../../src/platform/face/face-engine';
+import { manifestDirs, readManifest, weightsSha256 } from '../../src/platform/face/model-manifest';
 
 export interface LfwTemplates {
   modelId: string;
