@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import type { AnalyzedImage, Box, DetectedFace, FaceEngine } from '../../src/domain/face.types';
-import { DEFAULT_MODEL_ID, listManifests, modelInfo, readManifest } from '../../src/infra/face/model-manifest';
+import type { AnalyzedImage, Box, DetectedFace, FaceEngine } from '../../src/shared/face.types';
+import { DEFAULT_MODEL_ID, listManifests, modelInfo, readManifest } from '../../src/platform/face/model-manifest';
 import { normalise, seededUnitVectors } from './vectors';
 
 /**
@@ -34,24 +34,26 @@ export function fixedFaceEngine(modelId = DEFAULT_MODEL_ID): FaceEngine {
  */
 export function bytesFaceEngine(): FaceEngine {
   const m = listManifests().get(DEFAULT_MODEL_ID)!;
+  const embeddingOf = (sha256: string) => seededUnitVectors(1, m.embeddingSize, parseInt(sha256.slice(0, 8), 16))[0]!;
+  const face = (embedding: number[]) => ({ box: { x: 10, y: 10, width: 50, height: 50 }, detectionScore: 0.99, quality: { score: 0.9, issues: [], metrics: {} }, embedding });
   return {
     model: { id: m.id, detector: m.detector, embedder: m.embedder, version: m.version, weightsSha256: '0'.repeat(64), dimensions: m.embeddingSize, backend: 'none' },
+    /** The "crop" of an image names its bytes' hash, so a chip sent to another deployment embeds as the same face there. */
+    async analyzeChips(chips: Buffer[]): Promise<AnalyzedImage> {
+      const faces = chips.map((c) => {
+        const named = /^crop of ([0-9a-f]{64})$/.exec(c.toString('latin1'));
+        return face(embeddingOf(named ? named[1]! : createHash('sha256').update(c).digest('hex')));
+      });
+      return { sha256: createHash('sha256').update(Buffer.concat(chips)).digest('hex'), width: 256, height: 256, faces };
+    },
     async analyze(image: Buffer, options): Promise<AnalyzedImage> {
       const sha256 = createHash('sha256').update(image).digest('hex');
-      const [embedding] = seededUnitVectors(1, m.embeddingSize, parseInt(sha256.slice(0, 8), 16));
+      const embedding = embeddingOf(sha256);
       return {
         sha256,
         width: 100,
         height: 100,
-        faces: [
-          {
-            box: { x: 10, y: 10, width: 50, height: 50 },
-            detectionScore: 0.99,
-            quality: { score: 0.9, issues: [], metrics: {} },
-            embedding: embedding!,
-            ...(options?.withCrops ? { cropJpeg: Buffer.from(`crop of ${sha256}`) } : {}),
-          },
-        ],
+        faces: [{ ...face(embedding), ...(options?.withCrops ? { cropJpeg: Buffer.from(`crop of ${sha256}`) } : {}) }],
       };
     },
     queueDepth: () => 0,

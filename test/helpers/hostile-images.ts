@@ -87,7 +87,7 @@ export async function hostileImages(photo: Buffer) {
   ];
 
   /**
-   * Extreme aspect ratios. Known engine defect (src/infra/face, being reworked): each is a 500 today ("Invalid typed array
+   * Extreme aspect ratios. Known engine defect (src/platform/face, being reworked): each is a 500 today ("Invalid typed array
    * length" / wasm "memory access out of bounds" when the detector pads to a square), and the worker answers 500 to the next
    * requests too. Kept apart so the suite tracks them without the damage spreading to the other cases.
    */

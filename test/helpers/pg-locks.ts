@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { AUDIT_APPEND_LOCK_KEY } from '../../src/infra/db/audit.repo';
+import { AUDIT_APPEND_LOCK_KEY } from '../../src/modules/audit/audit.repo';
 
 /**
  * Deterministic interleavings on PostgreSQL: hold the audit append lock from a side connection, start requests, wait until a

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { isAlive } from '../../src/infra/db/data-dir-lock';
+import { isAlive } from '../../src/platform/db/data-dir-lock';
 
 /**
  * A throw-away PostgreSQL primary and a streaming hot standby of it (and an unrelated third cluster), each its own cluster on a free port under a temp folder
@@ -177,6 +177,40 @@ export async function startReplicaPair(bin: string): Promise<ReplicaPair> {
     },
     destroy() {
       for (const c of CLUSTERS) stopCluster(bin, path.join(dir, c), 'fast');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A throw-away PostgreSQL cluster of its own that checks passwords (scram-sha-256 over TCP, unlike the machine's cluster,
+ * which trusts local connections): superuser `postgres` with `password`, a database `facematch` with pgvector.
+ * `url(password)` builds a connection string with the password percent-encoded (or as given, with `raw`).
+ */
+export async function startPasswordCluster(bin: string, password: string): Promise<{ port: number; url(pw: string, raw?: boolean): string; destroy(): void }> {
+  removeLeftovers(bin);
+  const dir = fs.mkdtempSync(path.join(tmpRoot, PREFIX));
+  fs.writeFileSync(path.join(dir, 'owner.pid'), String(process.pid));
+  fs.writeFileSync(path.join(dir, 'pw'), `${password}\n`);
+  if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
+  const dataDir = path.join(dir, 'primary');
+  const port = await freePort();
+  try {
+    run(bin, 'initdb', ['-D', dataDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${path.join(dir, 'pw')}`, '-E', 'UTF8', '--no-sync']);
+    fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), `port = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nfsync = off\nshared_buffers = 32MB\n`);
+    run(bin, 'pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'primary.log'), '-w', 'start']);
+    run(bin, 'psql', ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-qc', 'CREATE DATABASE facematch']);
+    run(bin, 'psql', ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', 'facematch', '-qc', 'CREATE EXTENSION vector']);
+  } catch (e) {
+    stopCluster(bin, dataDir, 'immediate');
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    port,
+    url: (pw, raw = false) => `postgres://postgres:${raw ? pw : encodeURIComponent(pw)}@127.0.0.1:${port}/facematch`,
+    destroy() {
+      stopCluster(bin, dataDir, 'fast');
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

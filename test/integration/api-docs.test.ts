@@ -1,6 +1,6 @@
 import request from 'supertest';
-import type { Db } from '../../src/infra/db/db';
-import { createPgliteDb } from '../../src/infra/db/pglite.db';
+import type { Db } from '../../src/shared/db';
+import { createPgliteDb } from '../../src/platform/db/pglite.db';
 import { startService } from '../helpers/app';
 
 /** GET /docs: the served OpenAPI document as one self-contained HTML page (no key, no scripts, nothing loaded from elsewhere). */

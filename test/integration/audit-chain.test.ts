@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
-import { verifyAuditLines } from '../../scripts/verify-audit';
+import { verifyAuditLines } from '../../scripts/lib/audit-export';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { bypassingTrigger, serviceEnv } from './oversight.fixtures';
@@ -161,19 +161,16 @@ describe.each(backends())('audit chain on $name', (backend) => {
   });
 
   it('keeps seq gap-free and the chain unforked under 200 concurrent audited writes', async () => {
+    await request(svc.app).get('/v1/subjects?limit=1').set('Authorization', enrollerA).expect(200); // key verified once (scrypt) before the burst (the read is audited too)
     const before = (await svc.audit.head(t.db))!.seq;
-    await request(svc.app).get('/v1/subjects?limit=1').set('Authorization', enrollerA).expect(200); // key verified once (scrypt) before the burst
-    const t0 = performance.now();
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) => request(svc.app).post('/v1/subjects').set('Authorization', enrollerA).send(subjectBody(1000 + i))),
     );
-    const writeMs = Math.round(performance.now() - t0);
     expect(results.map((r) => r.status)).toEqual(Array(200).fill(201));
     const v = await verify();
     const n = await t.db.query<{ n: number; lo: number; hi: number }>('SELECT count(*)::int AS n, min(seq)::int AS lo, max(seq)::int AS hi FROM audit_event');
     expect(n.rows[0]).toEqual({ n: n.rows[0]!.hi, lo: 1, hi: before + 200 });
     expect(v).toMatchObject({ ok: true, headSeq: before + 200, events: before + 200 });
-    process.stdout.write(`[timing] ${backend.name}: 200 concurrent audited subject creations in ${writeMs} ms; verify of ${v.events} events ${v.ms} ms\n`);
   });
 
   it('anchors the verified head: an audit.anchored event, a stored anchor, listed at /v1/audit/anchors', async () => {
@@ -190,12 +187,13 @@ describe.each(backends())('audit chain on $name', (backend) => {
   it('verify checks every stored anchor against the chain and reports one that contradicts it', async () => {
     const a = await svc.auditService.anchor({ keyId: null, organization: '*', roles: ['auditor'] });
     expect((await verify()).anchors).toMatchObject({ checked: expect.any(Number), mismatched: [] });
-    await t.db.query('UPDATE audit_anchor SET hash = $1 WHERE seq = $2', ['b2a0'.padEnd(64, '0'), a.seq]);
+    await expect(t.db.query('UPDATE audit_anchor SET hash = $1 WHERE seq = $2', ['b2a0'.padEnd(64, '0'), a.seq])).rejects.toThrow(/append-only/);
+    await bypassingTrigger(t.db, 'UPDATE audit_anchor SET hash = $1 WHERE seq = $2', ['b2a0'.padEnd(64, '0'), a.seq]);
     const v = await verify();
     expect(v).toMatchObject({ ok: false, firstBadSeq: a.seq });
     expect(v.reason).toMatch(/anchor/);
     expect(v.anchors.mismatched).toEqual([{ seq: a.seq, anchoredHash: 'b2a0'.padEnd(64, '0'), chainHash: a.hash }]);
-    await t.db.query('UPDATE audit_anchor SET hash = $1 WHERE seq = $2', [a.hash, a.seq]);
+    await bypassingTrigger(t.db, 'UPDATE audit_anchor SET hash = $1 WHERE seq = $2', [a.hash, a.seq]);
     expect((await verify()).ok).toBe(true);
   });
 
@@ -215,7 +213,7 @@ describe.each(backends())('audit chain on $name', (backend) => {
       // PGlite is single-process: the script gets its own on-disk database, checked after it exits.
       env = { ...base, DATA_DIR: dir, LOG_LEVEL: 'silent' };
       check = async () => {
-        const { createPgliteDb } = await import('../../src/infra/db/pglite.db');
+        const { createPgliteDb } = await import('../../src/platform/db/pglite.db');
         const db = await createPgliteDb(path.join(dir, 'pgdata'));
         const r = await db.query<{ seq: number; type: string }>('SELECT a.seq, e.type FROM audit_anchor a JOIN audit_event e USING (seq)');
         expect(r.rows.map((x) => ({ seq: Number(x.seq), type: x.type }))).toEqual([{ seq: 1, type: 'audit.anchored' }]);

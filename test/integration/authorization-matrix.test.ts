@@ -1,24 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import request from 'supertest';
-import { ROLES, type Role } from '../../src/domain/api-key';
+import { ROLES, type Role } from '../../src/shared/principal';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
-import { createNoticeRepo } from '../../src/infra/db/notice.repo';
+import { createNoticeRepo } from '../../src/modules/notice/notice.repo';
 import { scriptedEngine } from '../helpers/fake-engine';
 import { scriptedGallery, serviceEnv } from './oversight.fixtures';
 
 /**
- * Every /v1 route × every role × the resource owner's organization / a grantee / a stranger. The resources (watchlist `wl` with
- * its subject, a search, a hit notice, keys, a webhook) belong to `bank-a`; `bank-g` holds a `search` grant on `wl`; `bank-b`
- * holds nothing. Without the face engine, routes that need it answer 503 NOT_READY once authorization has passed.
+ * Every /v1 route × every role × the resource owner's organization / a `search` grantee / a `screen` grantee / a stranger. The
+ * resources (watchlist `wl` with its subject and its enrolled face, a search, a hit notice, keys, a webhook) belong to `bank-a`;
+ * `bank-g` holds a `search` grant on `wl`, `bank-s` a `screen` grant; `bank-b` holds nothing. Grants share searches, never the
+ * gallery: subject listings, records and images are the owner's (and `*`'s, last test) only. Without the face engine, routes
+ * that need it answer 503 NOT_READY once authorization has passed.
  */
 type Svc = Awaited<ReturnType<typeof startService>>;
-type Org = 'bank-a' | 'bank-g' | 'bank-b';
+type Org = 'bank-a' | 'bank-g' | 'bank-s' | 'bank-b';
 interface Ctx {
   svc: Svc;
   searchId: string;
   subjectId: string;
+  faceId: string;
   watchlistId: string;
   noticeId: string;
   png: Buffer;
@@ -30,6 +33,8 @@ interface RouteCase {
   roles: Role[];
   owner: number;
   grantee: Expect;
+  /** The `screen` grantee; the `search` grantee's expectation when not given. */
+  screen?: Expect;
   stranger: Expect;
   call: (ctx: Ctx, auth?: string) => Promise<request.Response>;
 }
@@ -41,6 +46,17 @@ const OWNER = { keyId: randomUUID(), roles: ['admin'] as Role[], organization: '
 const newSubject = (c: Ctx) =>
   c.svc.subjects.create(OWNER, { displayName: 'D', category: 'other', watchlist: c.watchlistId, legalBasis: 'x', externalRef: null, caseRef: null, notes: null, reviewBy: null });
 const newWatchlist = async (c: Ctx) => c.svc.watchlist('bank-a', `tmp-${randomUUID().slice(0, 8)}`, [{ organization: 'bank-g', access: 'search' }]);
+
+/** A pending grant to `bank-a` of a new watchlist of `bank-x`; its id. */
+const offerToBankA = async (c: Ctx) => {
+  const x = { keyId: randomUUID(), roles: ['admin'] as Role[], organization: 'bank-x' };
+  const w = await c.svc.watchlists.create(x, { name: `offer-${randomUUID().slice(0, 8)}`, description: null, jurisdiction: 'EU', legalBasis: 'x', retentionDays: null });
+  return (await c.svc.watchlists.grant(x, w.id, { organization: 'bank-a', access: 'search' })).id;
+};
+
+/** The webhook URLs below are on loopback: reachable only with the test override. */
+const LOOPBACK_RECEIVERS = { OUTBOUND_ALLOW_HTTP: 'true', OUTBOUND_ALLOW_LOOPBACK_FOR_TESTS: 'true' };
+const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
 const ROUTES: RouteCase[] = [
   { name: 'POST /v1/keys', roles: [admin], owner: 201, grantee: 403, stranger: 403, call: (c, a) => withAuth(request(c.svc.app).post('/v1/keys'), a).send({ roles: ['searcher'], organization: 'bank-a', holder: 'Matrix Holder' }) },
@@ -64,7 +80,7 @@ const ROUTES: RouteCase[] = [
   { name: 'GET /v1/watchlists', roles: ALL, owner: 200, grantee: 200, stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/watchlists'), a) },
   { name: 'GET /v1/watchlists/:id', roles: ALL, owner: 200, grantee: 200, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/watchlists/${c.watchlistId}`), a) },
   { name: 'PATCH /v1/watchlists/:id', roles: ['enroller', admin], owner: 200, grantee: 403, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).patch(`/v1/watchlists/${c.watchlistId}`), a).send({ jurisdiction: 'EU' }) },
-  { name: 'DELETE /v1/watchlists/:id', roles: ['enroller', admin], owner: 200, grantee: 403, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).delete(`/v1/watchlists/${await newWatchlist(c)}`), a) },
+  { name: 'DELETE /v1/watchlists/:id', roles: ['enroller', admin], owner: 200, grantee: 403, screen: 404, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).delete(`/v1/watchlists/${await newWatchlist(c)}`), a) },
   {
     name: 'POST /v1/watchlists/:id/grants',
     roles: [admin],
@@ -85,8 +101,12 @@ const ROUTES: RouteCase[] = [
       return withAuth(request(c.svc.app).delete(`/v1/watchlists/${c.watchlistId}/grants/${g.id}`), a);
     },
   },
+  // Grants received: `bank-a` is here the receiving organization of a fresh pending grant from `bank-x` (not one of the four).
+  { name: 'GET /v1/grants', roles: ['enroller', admin, 'auditor'], owner: 200, grantee: 200, stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/grants'), a) },
+  { name: 'POST /v1/grants/:id/accept', roles: [admin], owner: 200, grantee: 404, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).post(`/v1/grants/${await offerToBankA(c)}/accept`), a) },
+  { name: 'POST /v1/grants/:id/decline', roles: [admin], owner: 200, grantee: 404, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).post(`/v1/grants/${await offerToBankA(c)}/decline`), a) },
   { name: 'GET /v1/notifications', roles: ['enroller', 'reviewer', 'auditor', admin], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/notifications'), a) },
-  { name: 'PUT /v1/webhooks', roles: [admin], owner: 200, grantee: 200, stranger: 200, call: (c, a) => withAuth(request(c.svc.app).put('/v1/webhooks'), a).send({ url: 'http://127.0.0.1:18399/own', secret: 'a-secret-of-16-chars' }) },
+  { name: 'PUT /v1/webhooks', roles: [admin], owner: 200, grantee: 200, stranger: 200, call: (c, a) => withAuth(request(c.svc.app).put('/v1/webhooks'), a).send({ url: 'http://127.0.0.1:18399/own', secret: WEBHOOK_SECRET }) },
   { name: 'GET /v1/webhooks', roles: [admin], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/webhooks'), a) },
   {
     name: 'DELETE /v1/webhooks',
@@ -96,24 +116,30 @@ const ROUTES: RouteCase[] = [
     stranger: 204,
     call: async (c, a) => {
       for (const organization of ['bank-a', 'bank-g', 'bank-b']) {
-        await c.svc.notices.setWebhook({ keyId: randomUUID(), roles: ['admin'], organization }, { url: `http://127.0.0.1:18399/${organization}`, secret: 'a-secret-of-16-chars' });
+        await c.svc.notices.setWebhook({ keyId: randomUUID(), roles: ['admin'], organization }, { url: `http://127.0.0.1:18399/${organization}`, secret: WEBHOOK_SECRET });
       }
       return withAuth(request(c.svc.app).delete('/v1/webhooks'), a);
     },
   },
   { name: 'POST /v1/subjects', roles: ['enroller', admin], owner: 201, grantee: 400, stranger: 400, call: (c, a) => withAuth(request(c.svc.app).post('/v1/subjects'), a).send({ displayName: 'N', category: 'fraud', watchlist: c.watchlistId, legalBasis: 'x' }) },
-  { name: 'GET /v1/subjects', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 200, grantee: 200, stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/subjects?limit=200'), a) },
-  { name: 'GET /v1/subjects/:id', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 200, grantee: 200, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects/${c.subjectId}`), a) },
-  { name: 'PATCH /v1/subjects/:id', roles: ['enroller', admin], owner: 200, grantee: 403, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).patch(`/v1/subjects/${c.subjectId}`), a).send({ notes: 'n' }) },
-  { name: 'DELETE /v1/subjects/:id', roles: ['enroller', admin], owner: 200, grantee: 403, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).delete(`/v1/subjects/${(await newSubject(c)).id}`), a) },
-  { name: 'POST /v1/subjects/:id/faces', roles: ['enroller', admin], owner: 503, grantee: 403, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).post(`/v1/subjects/${c.subjectId}/faces`), a).attach('image', c.png, 'f.png') },
-  { name: 'GET /v1/subjects/:id/faces/:faceId/image', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 404, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects/${c.subjectId}/faces/${randomUUID()}/image`), a) },
-  { name: 'DELETE /v1/subjects/:id/faces/:faceId', roles: ['enroller', admin], owner: 404, grantee: 403, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).delete(`/v1/subjects/${c.subjectId}/faces/${randomUUID()}`), a) },
+  { name: 'GET /v1/subjects', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/subjects?limit=200'), a) },
+  // A grantee names the watchlist as a stranger would: it is not theirs to list (UNKNOWN_WATCHLIST, as for any unusable one).
+  { name: 'GET /v1/subjects?watchlist=wl', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 200, grantee: 400, stranger: 400, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects?watchlist=${c.watchlistId}`), a) },
+  { name: 'GET /v1/subjects/:id', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 200, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects/${c.subjectId}`), a) },
+  { name: 'PATCH /v1/subjects/:id', roles: ['enroller', admin], owner: 200, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).patch(`/v1/subjects/${c.subjectId}`), a).send({ notes: 'n' }) },
+  { name: 'DELETE /v1/subjects/:id', roles: ['enroller', admin], owner: 200, grantee: 404, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).delete(`/v1/subjects/${(await newSubject(c)).id}`), a) },
+  { name: 'POST /v1/subjects/:id/faces', roles: ['enroller', admin], owner: 503, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).post(`/v1/subjects/${c.subjectId}/faces`), a).attach('image', c.png, 'f.png') },
+  { name: 'GET /v1/subjects/:id/faces/:faceId/image (no such face)', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 404, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects/${c.subjectId}/faces/${randomUUID()}/image`), a) },
+  { name: 'GET /v1/subjects/:id/faces/:faceId/image?variant=crop', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 200, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects/${c.subjectId}/faces/${c.faceId}/image?variant=crop`), a) },
+  { name: 'GET /v1/subjects/:id/faces/:faceId/image?variant=original', roles: ['enroller', admin, 'reviewer', 'auditor'], owner: 200, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).get(`/v1/subjects/${c.subjectId}/faces/${c.faceId}/image?variant=original`), a) },
+  { name: 'DELETE /v1/subjects/:id/faces/:faceId', roles: ['enroller', admin], owner: 404, grantee: 404, stranger: 404, call: (c, a) => withAuth(request(c.svc.app).delete(`/v1/subjects/${c.subjectId}/faces/${randomUUID()}`), a) },
   {
     name: 'POST /v1/searches (watchlists=wl)',
     roles: ['searcher'],
     owner: 503,
     grantee: 503,
+    // investigative by default: a screen grant does not reach it
+    screen: 400,
     stranger: 400,
     call: (c, a) => withAuth(request(c.svc.app).post('/v1/searches'), a).field('purpose', 'p').field('caseRef', 'c').field('watchlists', c.watchlistId).attach('image', c.png, 'p.png'),
   },
@@ -133,6 +159,7 @@ const ROUTES: RouteCase[] = [
     roles: ['searcher'],
     owner: 503,
     grantee: 503,
+    screen: 403,
     stranger: 404,
     call: (c, a) => withAuth(request(c.svc.app).post('/v1/verify'), a).field('subjectId', c.subjectId).field('purpose', 'p').field('caseRef', 'c').attach('image', c.png, 'p.png'),
   },
@@ -140,11 +167,12 @@ const ROUTES: RouteCase[] = [
   // Whole-chain operations need organization `*`: an organization's own auditor is refused too.
   { name: 'GET /v1/audit/verify', roles: ['auditor'], owner: 403, grantee: 403, stranger: 403, call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/verify'), a) },
   { name: 'GET /v1/audit/export', roles: ['auditor'], owner: 403, grantee: 403, stranger: 403, call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/export'), a) },
+  { name: 'GET /v1/audit/reads', roles: ['auditor'], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/reads'), a) },
   { name: 'GET /v1/audit/anchors', roles: ['auditor'], owner: 403, grantee: 403, stranger: 403, call: (c, a) => withAuth(request(c.svc.app).get('/v1/audit/anchors'), a) },
   { name: 'GET /v1/oversight/stats', roles: ['auditor'], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/oversight/stats'), a) },
 ];
 
-const ORGS: Org[] = ['bank-a', 'bank-g', 'bank-b'];
+const ORGS: Org[] = ['bank-a', 'bank-g', 'bank-s', 'bank-b'];
 const SUBJECT_NAME = 'Gallery subject of bank-a';
 const SECRET = 'SECRET-PURPOSE-OF-BANK-A';
 
@@ -155,23 +183,26 @@ describe.each(backends())('authorization matrix on $name', (backend) => {
 
   beforeAll(async () => {
     t = await backend.open();
-    ctx.svc = await startService(t.db, { env: serviceEnv() });
+    // One environment (and so one image key) for both instances: images enrolled through the second are read through the first.
+    const env = { ...serviceEnv(), ...LOOPBACK_RECEIVERS };
+    ctx.svc = await startService(t.db, { env });
     ctx.png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888888' } }).png().toBuffer();
     for (const org of ORGS) {
       keys[org] = {} as Record<Role, string>;
       for (const role of ROLES) keys[org][role] = (await ctx.svc.key([role], org)).auth;
     }
     const runner = await ctx.svc.key(['searcher'], 'bank-a');
-    ctx.watchlistId = await ctx.svc.watchlist('bank-a', 'wl', [{ organization: 'bank-g', access: 'search' }]);
+    ctx.watchlistId = await ctx.svc.watchlist('bank-a', 'wl', [{ organization: 'bank-g', access: 'search' }, { organization: 'bank-s', access: 'screen' }]);
     const subject = await ctx.svc.subjects.create(OWNER, { displayName: SUBJECT_NAME, category: 'fraud', watchlist: 'wl', legalBasis: 'x', externalRef: null, caseRef: null, notes: null, reviewBy: null });
     ctx.subjectId = subject.id;
     // The subject's face and bank-a's search go through a second instance of the service on the same database that has a (scripted)
     // face engine; the instance under test has none, so its face routes answer 503 NOT_READY after authorization.
     const fake = scriptedEngine();
-    const withEngine = await startService(t.db, { env: serviceEnv(), engine: fake.engine, migrateFirst: false });
+    const withEngine = await startService(t.db, { env, engine: fake.engine, migrateFirst: false });
     await withEngine.startEngine();
     const gallery = scriptedGallery(withEngine.app, fake);
     await gallery.addFace(keys['bank-a'].enroller, subject.id, 1);
+    ctx.faceId = (await ctx.svc.subjects.listFaces(OWNER, subject.id))[0]!.id;
     ctx.searchId = await gallery.search(runner.auth, [1], { purpose: SECRET });
     await withEngine.close();
     // A notice to bank-a (as a foreign search of wl would leave), written through the notice repository.
@@ -179,7 +210,7 @@ describe.each(backends())('authorization matrix on $name', (backend) => {
     await t.db.transaction((tx) =>
       createNoticeRepo().insert(tx, { id: ctx.noticeId, at: new Date().toISOString(), organization: 'bank-a', watchlistId: ctx.watchlistId, subjectId: subject.id, searchId: ctx.searchId, searchingOrganization: 'bank-c', mode: 'screening', similarity: 0.9, estimatedFalseMatchRate: 1e-5, purpose: 'p', caseRef: 'c' }, randomUUID()),
     );
-    await ctx.svc.notices.setWebhook(OWNER, { url: 'http://127.0.0.1:18399/bank-a-only', secret: 'a-secret-of-16-chars' });
+    await ctx.svc.notices.setWebhook(OWNER, { url: 'http://127.0.0.1:18399/bank-a-only', secret: WEBHOOK_SECRET });
   });
   afterAll(() => t.drop());
 
@@ -195,23 +226,52 @@ describe.each(backends())('authorization matrix on $name', (backend) => {
       for (const role of ROLES) {
         const res = await route.call(ctx, keys[org][role]);
         const allowed = route.roles.includes(role);
-        const rule = org === 'bank-a' ? route.owner : org === 'bank-g' ? route.grantee : route.stranger;
+        const rule = org === 'bank-a' ? route.owner : org === 'bank-g' ? route.grantee : org === 'bank-s' ? (route.screen ?? route.grantee) : route.stranger;
         const expected = !allowed ? 403 : rule === 'filtered' ? 200 : rule;
         seen.push(`${org}/${role}:${res.status}`);
         expect({ org, role, status: res.status }).toEqual({ org, role, status: expected });
         if (!allowed) expect(res.body.error.code).toBe('FORBIDDEN');
         if (org === 'bank-a') continue;
         const body = JSON.stringify(res.body ?? {}) + (res.text ?? '');
-        for (const secret of [SECRET, ctx.searchId, ctx.noticeId, 'bank-a-only']) expect({ org, role, leaks: body.includes(secret) }).toEqual({ org, role, leaks: false });
+        for (const secret of [SECRET, ctx.searchId, ctx.noticeId, 'bank-a-only', SUBJECT_NAME, ctx.faceId]) expect({ org, role, leaks: body.includes(secret) }).toEqual({ org, role, leaks: false });
+        if (res.status === 200) expect(res.type).not.toMatch(/^image\//);
         if (org === 'bank-b') {
-          expect(body).not.toContain(SUBJECT_NAME);
-          // (an error may echo the id the caller itself sent; a success must not reveal it)
-          if (res.status < 300) expect(body).not.toContain(ctx.watchlistId);
+          // (an error may echo the id the caller itself sent, and so may the audit event of its own refused search; a success
+          // must not reveal it otherwise)
+          const own = (e: { type: string; actor: { organization: string } }) => e.type.endsWith('.failed') && e.actor.organization === org;
+          const shown = route.name === 'GET /v1/audit/events' && res.status < 300 ? JSON.stringify(res.body.items.filter((e: Parameters<typeof own>[0]) => !own(e))) : body;
+          if (res.status < 300) expect(shown).not.toContain(ctx.watchlistId);
         }
         if (rule === 'filtered') expect(body).not.toContain('"organization":"bank-a"');
       }
     }
     expect(seen).toHaveLength(ROLES.length * ORGS.length);
+  });
+
+  it('lets organization * (auditor, admin) read subject listings, records and both image variants, and no grantee', async () => {
+    const star = { auditor: (await ctx.svc.key(['auditor'], '*')).auth, admin: (await ctx.svc.key(['admin'], '*')).auth };
+    const original = await request(ctx.svc.app).get(`/v1/subjects/${ctx.subjectId}/faces/${ctx.faceId}/image?variant=original`).set('Authorization', keys['bank-a'].enroller).expect(200);
+    for (const [who, auth] of Object.entries(star)) {
+      const list = await request(ctx.svc.app).get(`/v1/subjects?watchlist=${ctx.watchlistId}`).set('Authorization', auth).expect(200);
+      expect({ who, names: list.body.items.map((x: { displayName: string }) => x.displayName) }).toEqual({ who, names: expect.arrayContaining([SUBJECT_NAME]) });
+      const rec = await request(ctx.svc.app).get(`/v1/subjects/${ctx.subjectId}`).set('Authorization', auth).expect(200);
+      expect(rec.body.faces.map((f: { id: string }) => f.id)).toEqual([ctx.faceId]);
+      for (const variant of ['crop', 'original']) {
+        const img = await request(ctx.svc.app).get(`/v1/subjects/${ctx.subjectId}/faces/${ctx.faceId}/image?variant=${variant}`).set('Authorization', auth).expect(200);
+        if (variant === 'original') expect(Buffer.compare(img.body as Buffer, original.body as Buffer)).toBe(0);
+      }
+    }
+    // …and the same reads by both grantees' every read role are 404 (records, images) or leave the subject out (listing).
+    for (const org of ['bank-g', 'bank-s'] as const) {
+      for (const role of ['enroller', 'admin', 'reviewer', 'auditor'] as const) {
+        const list = await request(ctx.svc.app).get('/v1/subjects?limit=200').set('Authorization', keys[org][role]).expect(200);
+        expect(list.body.items.map((x: { id: string }) => x.id)).not.toContain(ctx.subjectId);
+        for (const path of [`/v1/subjects/${ctx.subjectId}`, `/v1/subjects/${ctx.subjectId}/faces/${ctx.faceId}/image?variant=original`, `/v1/subjects/${ctx.subjectId}/faces/${ctx.faceId}/image?variant=crop`]) {
+          const res = await request(ctx.svc.app).get(path).set('Authorization', keys[org][role]);
+          expect({ org, role, path, status: res.status, code: res.body?.error?.code }).toEqual({ org, role, path, status: 404, code: 'NOT_FOUND' });
+        }
+      }
+    }
   });
 
   it('answers UNKNOWN_WATCHLIST to a stranger naming the watchlist and to anyone enrolling onto a watchlist they do not own', async () => {

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import request from 'supertest';
-import type { FaceEngine } from '../../src/domain/face.types';
-import { createFaceEngine } from '../../src/infra/face/face-engine';
+import type { FaceEngine } from '../../src/shared/face.types';
+import { createFaceEngine } from '../../src/platform/face/face-engine';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { sample } from '../helpers/fixtures';
 import { cropFace, declaredHugePng } from '../helpers/images';
 import { fixedFaceEngine } from '../helpers/fake-engine';
-import { OverloadedError } from '../../src/domain/errors';
+import { OverloadedError } from '../../src/shared/errors';
 
 /** Every bad input gets API.md's error code, and nothing is half-written. */
 let engine: FaceEngine;

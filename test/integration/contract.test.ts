@@ -1,9 +1,9 @@
 import express from 'express';
 import request from 'supertest';
-import { createOpenApi } from '../../src/http/openapi';
+import { createOpenApi } from '../../src/platform/http/openapi';
 import { z } from 'zod';
-import { createPgliteDb } from '../../src/infra/db/pglite.db';
-import type { Db } from '../../src/infra/db/db';
+import { createPgliteDb } from '../../src/platform/db/pglite.db';
+import type { Db } from '../../src/shared/db';
 import { startService } from '../helpers/app';
 import { createContractChecker } from '../helpers/contract';
 

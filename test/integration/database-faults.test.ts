@@ -1,7 +1,7 @@
 import pg from 'pg';
 import pino from 'pino';
 import request from 'supertest';
-import { createPostgresDb } from '../../src/infra/db/postgres.db';
+import { createPostgresDb } from '../../src/platform/db/postgres.db';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
 import { auditLockHolder } from '../helpers/pg-locks';

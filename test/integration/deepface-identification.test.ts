@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import type { FaceEngine } from '../../src/domain/face.types';
-import { createFaceEngine } from '../../src/infra/face/face-engine';
+import type { FaceEngine } from '../../src/shared/face.types';
+import { createFaceEngine } from '../../src/platform/face/face-engine';
 import { backends } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { datasetDir } from '../helpers/fixtures';

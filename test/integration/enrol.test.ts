@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import request from 'supertest';
 import { csvLine, parseCsv } from '../../scripts/lib/csv';
 import { startService } from '../helpers/app';
@@ -30,11 +31,11 @@ interface Run {
  * The CLI, run asynchronously (the service answering it lives in this process), in its own process group as a terminal
  * would run it. `cwd` plays the caller's directory (INIT_CWD).
  */
-function start(args: string[], cwd: string, viaNpm = false): { child: ChildProcess; done: Promise<Run> } {
+function start(args: string[], cwd: string, viaNpm = false, extraEnv: Record<string, string> = {}): { child: ChildProcess; done: Promise<Run> } {
   const [cmd, argv] = viaNpm
     ? ['npm', ['--prefix', ROOT, 'run', '--silent', 'enrol', '--', ...args]]
     : [process.execPath, [path.join(ROOT, 'bin/run-script.js'), 'enrol', ...args]];
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', ...extraEnv };
   delete env.INIT_CWD;
   const child = spawn(cmd, argv, { cwd, env, detached: true });
   const done = new Promise<Run>((resolve, reject) => {
@@ -56,7 +57,7 @@ function start(args: string[], cwd: string, viaNpm = false): { child: ChildProce
   });
   return { child, done };
 }
-const enrol = (args: string[], cwd: string, viaNpm = false) => start(args, cwd, viaNpm).done;
+const enrol = (args: string[], cwd: string, viaNpm = false, env: Record<string, string> = {}) => start(args, cwd, viaNpm, env).done;
 
 async function readErrors(file: string): Promise<Record<string, string>[]> {
   const recs: string[][] = [];
@@ -74,6 +75,8 @@ describe.each(backends())('npm run enrol on $name', (backend) => {
   let enroller: { id: string; auth: string };
   let auditor: string;
   const key = () => enroller.auth.replace(/^Bearer /, '');
+  /** The CLI with the enroller's key in FACEMATCH_API_KEY, as docs/enrolment.md runs it. */
+  const enrolAs = (args: string[], cwd: string, viaNpm = false) => enrol(args, cwd, viaNpm, { FACEMATCH_API_KEY: key() });
 
   beforeAll(async () => {
     t = await backend.open();
@@ -141,14 +144,18 @@ describe.each(backends())('npm run enrol on $name', (backend) => {
 
   it('enrols every good row through the API (same externalRef: one subject, two faces), audited, and lists the bad rows with their codes', async () => {
     fs.writeFileSync(path.join(dir, 'gallery.csv'), csv());
-    const r = await enrol(['--url', url, '--key', key(), '--csv', 'gallery.csv', '--concurrency', '3'], dir);
+    const r = await enrolAs(['--url', url, '--csv', 'gallery.csv', '--concurrency', '3'], dir);
     expect(r.summary).toMatchObject({ rows: 8, enrolled: 3, skipped: 0, failed: 5, errorsFile: path.join(dir, 'gallery.csv.errors.csv'), interrupted: false });
     expect(r.status).toBe(1);
 
     const errors = await readErrors(path.join(dir, 'gallery.csv.errors.csv'));
     expect(Object.fromEntries(errors.map((e) => [e.displayName, e.errorCode]))).toEqual(expectedErrors);
     expect(errors.every((e) => e.errorMessage!.length > 0)).toBe(true);
-    expect(errors.find((e) => e.displayName === 'Missing Photo')).toMatchObject({ image: 'photos/absent.jpg', externalRef: 'P-4', errorMessage: expect.stringContaining('ENOENT') });
+    expect(errors.find((e) => e.displayName === 'Missing Photo')).toMatchObject({ image: 'photos/absent.jpg', externalRef: 'P-4', errorMessage: expect.stringContaining('ENOENT'), errorDetails: '' });
+    // The API's details stay with the row: the field a VALIDATION_FAILED names, in words and as the API sent them.
+    const badCategory = errors.find((e) => e.displayName === 'Bad Category')!;
+    expect(badCategory.errorMessage).toMatch(/^The request is not valid\. \(category: /);
+    expect(JSON.parse(badCategory.errorDetails!)).toEqual([{ path: 'category', message: expect.any(String) }]);
 
     const listed = await subjects();
     // A subject with a reference stays when its photo is refused (a re-run with a better photo finds it); one without is erased.
@@ -179,7 +186,7 @@ describe.each(backends())('npm run enrol on $name', (backend) => {
 
   it('skips on a re-run what is already enrolled (no duplicate subject or face), and re-runs the fixed rows from the errors file', async () => {
     const before = await subjects();
-    const again = await enrol(['--url', url, '--key', key(), '--csv', path.join(dir, 'gallery.csv'), '--concurrency', '2'], os.tmpdir());
+    const again = await enrolAs(['--url', url, '--csv', path.join(dir, 'gallery.csv'), '--concurrency', '2'], os.tmpdir());
     expect(again.summary).toMatchObject({ rows: 8, enrolled: 0, skipped: 3, failed: 5 });
     expect(again.status).toBe(1);
     expect(await subjects()).toEqual(before);
@@ -191,7 +198,7 @@ describe.each(backends())('npm run enrol on $name', (backend) => {
       .replace('thief', 'fraud')
       .replace('photos/absent.jpg', 'photos/face2.jpg');
     fs.writeFileSync(path.join(dir, 'fixed.csv'), fixed);
-    const r = await enrol(['--url', url, '--key', key(), '--csv', 'fixed.csv'], dir);
+    const r = await enrolAs(['--url', url, '--csv', 'fixed.csv'], dir);
     expect(r.summary).toMatchObject({ rows: 5, enrolled: 2, skipped: 0, failed: 3 });
     const after = await subjects();
     expect(after.filter((s) => ['P-2', 'P-4'].includes(s.externalRef ?? '')).map((s) => s.faceCount)).toEqual([1, 1]);
@@ -203,16 +210,16 @@ describe.each(backends())('npm run enrol on $name', (backend) => {
     fs.mkdirSync(caller);
     const many = [['displayName', 'category', 'watchlist', 'legalBasis', 'image'], ...Array.from({ length: 250 }, (_, i) => [`Nobody ${i}`, 'fraud', 'gallery', 'b', `none/${i}.jpg`])];
     fs.writeFileSync(path.join(caller, 'many.csv'), many.map((r) => csvLine(r)).join(''));
-    const r = await enrol(['--url', url, '--key', key(), '--csv', 'many.csv'], caller, true);
+    const r = await enrolAs(['--url', url, '--csv', 'many.csv'], caller, true);
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n').map((l) => l.split(' · ')[0])).toEqual(['100/250 rows', '200/250 rows', '250/250 rows']);
     expect(r.summary).toMatchObject({ rows: 250, failed: 250, errorsFile: path.join(caller, 'many.csv.errors.csv') });
     expect((await readErrors(path.join(caller, 'many.csv.errors.csv'))).every((e) => e.errorCode === 'IMAGE_NOT_FOUND')).toBe(true);
 
     // On a terminal (util-linux `script` gives the CLI a pseudo-terminal): a bar redrawn in place, no per-100 lines.
-    const cli = [process.execPath, path.join(ROOT, 'bin/run-script.js'), 'enrol', '--url', url, '--key', key(), '--csv', path.join(caller, 'many.csv')];
+    const cli = [process.execPath, path.join(ROOT, 'bin/run-script.js'), 'enrol', '--url', url, '--csv', path.join(caller, 'many.csv')];
     const tty = await new Promise<string>((resolve, reject) => {
-      const c = spawn('script', ['-qec', cli.join(' '), '/dev/null'], { env: { ...process.env, LOG_LEVEL: 'silent' } });
+      const c = spawn('script', ['-qec', cli.join(' '), '/dev/null'], { env: { ...process.env, LOG_LEVEL: 'silent', FACEMATCH_API_KEY: key() } });
       let out = '';
       c.stdout.on('data', (d) => (out += d));
       c.on('error', reject);
@@ -229,7 +236,7 @@ describe.each(backends())('npm run enrol on $name', (backend) => {
     const lines = [['displayName', 'category', 'watchlist', 'legalBasis', 'image', 'externalRef'], ...Array.from({ length: n }, (_, i) => [`Stopped ${i}`, 'fraud', 'gallery', 'b', `photos/face${i % 3}.jpg`, `STOP-${i}`])];
     fs.writeFileSync(path.join(dir, 'stop.csv'), lines.map((r) => csvLine(r)).join(''));
     const stopped = async () => (await subjects()).filter((s) => s.externalRef?.startsWith('STOP-'));
-    const run = start(['--url', url, '--key', key(), '--csv', 'stop.csv', '--concurrency', '1'], dir);
+    const run = start(['--url', url, '--csv', 'stop.csv', '--concurrency', '1'], dir, false, { FACEMATCH_API_KEY: key() });
     while (!(await stopped()).some((s) => s.faceCount > 0)) await new Promise((r) => setTimeout(r, 50));
     process.kill(-run.child.pid!, 'SIGINT'); // the whole process group, as Ctrl-C on a terminal
     const r = await run.done;
@@ -241,22 +248,68 @@ describe.each(backends())('npm run enrol on $name', (backend) => {
     // The row in flight was finished, not cut: every subject made so far has its face.
     expect((await stopped()).map((s) => s.faceCount)).toEqual(Array(r.summary.enrolled).fill(1));
 
-    const rest = await enrol(['--url', url, '--key', key(), '--csv', 'stop.csv'], dir);
+    const rest = await enrolAs(['--url', url, '--csv', 'stop.csv'], dir);
     expect(rest.summary).toMatchObject({ rows: n, enrolled: n - r.summary.enrolled, skipped: r.summary.enrolled, failed: 0, interrupted: false });
     expect(rest.status).toBe(0);
     expect((await stopped()).map((s) => s.faceCount)).toEqual(Array(n).fill(1));
   }, 180_000);
 
+  it('takes the key from FACEMATCH_API_KEY; --key still works but warns that it shows the key; --help explains', async () => {
+    // One row whose photo is absent: the key is accepted (the run gets as far as the row), nothing is written.
+    fs.writeFileSync(path.join(dir, 'one.csv'), 'displayName,category,watchlist,legalBasis,image\nNobody,fraud,gallery,b,photos/none.jpg\n');
+    const viaEnv = await enrolAs(['--url', url, '--csv', 'one.csv'], dir);
+    expect(viaEnv).toMatchObject({ status: 1, summary: { rows: 1, failed: 1 } });
+    expect(viaEnv.stderr).not.toMatch(/warning/);
+    const viaFlag = await enrol(['--url', url, '--key', key(), '--csv', 'one.csv'], dir);
+    expect(viaFlag).toMatchObject({ status: 1, summary: { rows: 1, failed: 1 } });
+    expect(viaFlag.stderr).toMatch(/^enrol: warning: --key shows the key to anyone who can list processes, and npm prints it with the command; set FACEMATCH_API_KEY instead$/m);
+    const help = await enrol(['--help'], dir);
+    expect(help).toMatchObject({ status: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^usage: FACEMATCH_API_KEY=<enroller or admin key> npm run enrol -- --url <service> --csv <file>/);
+    expect(help.stdout).toContain('errorDetails');
+    const none = await enrol(['--url', url, '--csv', 'one.csv'], dir);
+    expect(none).toMatchObject({ status: 2, stderr: expect.stringContaining('missing FACEMATCH_API_KEY (or --key)') });
+  }, 120_000);
+
+  it("enrols the face a row's faceIndex column names in a group photo (0-based, as the MULTIPLE_FACES row's errorDetails list the boxes)", async () => {
+    fs.writeFileSync(path.join(dir, 'photos', 'group.jpg'), sample(4));
+    fs.writeFileSync(path.join(dir, 'group.csv'), 'displayName,category,watchlist,legalBasis,image,externalRef\nGroup Member,fraud,gallery,b,photos/group.jpg,G-1\n');
+    const refused = await enrolAs(['--url', url, '--csv', 'group.csv'], dir);
+    expect(refused).toMatchObject({ status: 1, summary: { rows: 1, failed: 1 } });
+    const [row] = await readErrors(path.join(dir, 'group.csv.errors.csv'));
+    expect(row).toMatchObject({ errorCode: 'MULTIPLE_FACES' });
+    const boxes = JSON.parse(row!.errorDetails!).boxes as unknown[];
+    expect(boxes.length).toBeGreaterThanOrEqual(3);
+    fs.writeFileSync(path.join(dir, 'group.csv'), 'displayName,category,watchlist,legalBasis,image,externalRef,faceIndex\nGroup Member,fraud,gallery,b,photos/group.jpg,G-1,1\n');
+    const chosen = await enrolAs(['--url', url, '--csv', 'group.csv'], dir);
+    expect(chosen).toMatchObject({ status: 0, summary: { rows: 1, enrolled: 1, failed: 0 } });
+    const s = (await subjects()).find((x) => x.externalRef === 'G-1')!;
+    const full = (await request(svc.app).get(`/v1/subjects/${s.id}`).set('Authorization', enroller.auth).expect(200)).body;
+    expect(full.faces.map((f: { box: unknown }) => f.box)).toEqual([boxes[1]]);
+    expect(full).not.toHaveProperty('faceIndex');
+  }, 120_000);
+
+  it('keeps the quality issues of a LOW_QUALITY refusal in the errors file', async () => {
+    // A face scaled down to 45 px wide: too small and too soft to enrol.
+    fs.writeFileSync(path.join(dir, 'photos', 'tiny.jpg'), await sharp(path.join(dir, 'photos', 'face0.jpg')).resize(45).jpeg().toBuffer());
+    fs.writeFileSync(path.join(dir, 'tiny.csv'), 'displayName,category,watchlist,legalBasis,image\nTiny Face,fraud,gallery,b,photos/tiny.jpg\n');
+    const r = await enrolAs(['--url', url, '--csv', 'tiny.csv'], dir);
+    expect(r).toMatchObject({ status: 1, summary: { rows: 1, failed: 1 } });
+    const [row] = await readErrors(path.join(dir, 'tiny.csv.errors.csv'));
+    expect(row).toMatchObject({ displayName: 'Tiny Face', errorCode: 'LOW_QUALITY', errorMessage: expect.stringMatching(/\(.*SMALL_FACE.*\)$/) });
+    expect(JSON.parse(row!.errorDetails!)).toMatchObject({ issues: expect.arrayContaining(['SMALL_FACE']), minScore: 0.5 });
+  }, 120_000);
+
   it('refuses a bad header, a key that cannot enrol and a missing file with exit code 2, before writing anything', async () => {
     fs.writeFileSync(path.join(dir, 'typo.csv'), 'displayName,category,watchlist,legalBasis,image,reviewby\nX,fraud,gallery,b,photos/face0.jpg,2027-01-01\n');
-    const typo = await enrol(['--url', url, '--key', key(), '--csv', 'typo.csv'], dir);
+    const typo = await enrolAs(['--url', url, '--csv', 'typo.csv'], dir);
     expect(typo).toMatchObject({ status: 2, stderr: expect.stringContaining('unknown column(s) reviewby') });
     const searcher = (await svc.key(['searcher'], 'fiu')).auth.replace(/^Bearer /, '');
     const wrongRole = await enrol(['--url', url, '--key', searcher, '--csv', 'gallery.csv'], dir);
     expect(wrongRole).toMatchObject({ status: 2, stderr: expect.stringContaining('an enroller or admin key is needed') });
     const unknownKey = await enrol(['--url', url, '--key', 'fm_not-a-key', '--csv', 'gallery.csv'], dir);
     expect(unknownKey).toMatchObject({ status: 2, stderr: expect.stringContaining('UNAUTHENTICATED') });
-    const absent = await enrol(['--url', url, '--key', key(), '--csv', 'absent.csv'], dir);
+    const absent = await enrolAs(['--url', url, '--csv', 'absent.csv'], dir);
     expect(absent).toMatchObject({ status: 2, stderr: expect.stringContaining('no such file') });
     expect(fs.existsSync(path.join(dir, 'typo.csv.errors.csv'))).toBe(false);
   }, 120_000);

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createFaceRepo } from '../../src/infra/db/face.repo';
-import { toVectorParam } from '../../src/infra/db/db';
+import { createFaceRepo } from '../../src/modules/gallery/face.repo';
+import { toVectorParam } from '../../src/platform/db/db';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { seededUnitVectors } from '../helpers/vectors';
 import { bytesFaceEngine, seededPng } from '../helpers/fake-engine';
 import { serviceEnv } from './oversight.fixtures';
+import { textHmac } from '../../src/modules/audit/audit.model';
+import { REDACTED } from '../../src/modules/oversight/redaction';
 
 /**
  * Templates are inserted through the face repository where only vectors matter; the name test enrols, searches, reviews and
@@ -62,7 +64,14 @@ describe.each(backends())('erasure and governance on $name', (backend) => {
     expect((await knn(vectors[0]!))[0]!.subjectId).toBe(victim);
 
     const res = await request(svc.app).delete(`/v1/subjects/${victim}`).set('Authorization', enroller).expect(200);
-    expect(res.body).toEqual({ subjectId: victim, facesRemoved: 2, imagesRemoved: 4, erasedAt: expect.any(String), auditHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(res.body).toEqual({
+      subjectId: victim,
+      facesRemoved: 2,
+      imagesRemoved: 4,
+      textRedacted: { searches: 0, reviews: 0, notices: 0, federationRequests: 0, auditTexts: 0 },
+      erasedAt: expect.any(String),
+      auditHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect((await request(svc.app).get(`/v1/subjects/${victim}`).set('Authorization', enroller)).status).toBe(404);
 
     for (const v of [vectors[0]!, vectors[1]!]) expect((await knn(v)).map((n) => n.subjectId)).not.toContain(victim);
@@ -83,7 +92,7 @@ describe.each(backends())('erasure and governance on $name', (backend) => {
 
   it('leaves the name, notes and other free text in no table and no audit event; stored searches, reports and notices show the subject as erased', async () => {
     const NAME = 'Zebulon Qwerty-Canary';
-    const NOTES = 'canary notes: met at the harbour, 7f3a9';
+    const NOTES = 'canary notes: met at the harbour, 7q3x9';
     const LEGAL = 'warrant naming Zebulon Qwerty-Canary';
     const photo = await seededPng(4242);
     const victim = await createSubject({ displayName: NAME, notes: NOTES, legalBasis: LEGAL, caseRef: 'CANARY-CASE-55', externalRef: 'CANARY-EXT-55' });
@@ -109,7 +118,7 @@ describe.each(backends())('erasure and governance on $name', (backend) => {
     expect(report.text).toContain('(erased)');
     expect((await request(svc.app).get('/v1/notifications').set('Authorization', fiuReviewer).expect(200)).body.items[0].subjectId).toBe(victim);
 
-    const needles = [NAME, 'Zebulon', 'Qwerty-Canary', NOTES, '7f3a9', LEGAL, 'CANARY-CASE-55', 'CANARY-EXT-55', 'CANARY-SRC'];
+    const needles = [NAME, 'Zebulon', 'Qwerty-Canary', NOTES, '7q3x9', LEGAL, 'CANARY-CASE-55', 'CANARY-EXT-55', 'CANARY-SRC'];
     const cols = await t.db.query<{ table_name: string; column_name: string; udt_name: string }>(
       `SELECT table_name, column_name, udt_name FROM information_schema.columns
         WHERE table_schema = 'public' AND udt_name IN ('jsonb', 'json', 'text', 'varchar', 'bpchar', 'bytea', '_text')`,
@@ -130,6 +139,80 @@ describe.each(backends())('erasure and governance on $name', (backend) => {
     })).body as string;
     expect(exported).toContain(victim);
     for (const needle of needles) expect({ needle, inExport: exported.includes(needle) }).toEqual({ needle, inExport: false });
+  });
+
+  /** Every text, jsonb and bytea column of the database holding `needle` (case-insensitive): [{table, column, n}] with n > 0. */
+  async function columnsHolding(needle: string) {
+    const cols = await t.db.query<{ table_name: string; column_name: string; udt_name: string }>(
+      `SELECT table_name, column_name, udt_name FROM information_schema.columns
+        WHERE table_schema = 'public' AND udt_name IN ('jsonb', 'json', 'text', 'varchar', 'bpchar', 'bytea', '_text')`,
+    );
+    const found: Array<{ table: string; column: string; n: number }> = [];
+    for (const c of cols.rows) {
+      const expr = c.udt_name === 'bytea' ? `encode(${JSON.stringify(c.column_name)}, 'escape')` : `${JSON.stringify(c.column_name)}::text`;
+      const r = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${JSON.stringify(c.table_name)} WHERE position(lower($1) in lower(${expr})) > 0`, [needle]);
+      if (r.rows[0]!.n > 0) found.push({ table: c.table_name, column: c.column_name, n: r.rows[0]!.n });
+    }
+    return found;
+  }
+
+  it("redacts the subject's name from the purpose, case reference, rationale and notice of the searches it touched; the chain keeps HMACs and still verifies", async () => {
+    const NAME = 'Alex Example';
+    const REF = 'EXT-ALEX-77';
+    const photo = await seededPng(7777);
+    const alex = await createSubject({ displayName: NAME, externalRef: REF });
+    await request(svc.app).post(`/v1/subjects/${alex}/faces`).set('Authorization', enroller).attach('image', photo, 'f.jpg').expect(201);
+
+    // One search names him (in another case: the text folds case and spacing), one does not; both return him.
+    const purpose = 'Card fraud: is this ALEX   example?';
+    const caseRef = `KYC-${REF.toLowerCase()}`;
+    const naming = await request(svc.app).post('/v1/searches').set('Authorization', searcher).attach('image', photo, 'p.jpg')
+      .field('purpose', purpose).field('caseRef', caseRef).expect(200);
+    const plain = await request(svc.app).post('/v1/searches').set('Authorization', searcher).attach('image', photo, 'p.jpg')
+      .field('purpose', 'routine onboarding check').field('caseRef', 'KYC-ROUTINE-1').expect(200);
+    for (const s of [naming, plain]) expect(s.body.faces[0].candidates[0]).toMatchObject({ subjectId: alex, displayName: NAME });
+    const searchId = naming.body.searchId as string;
+    const rationale = 'Same scar as on the enrolment photo of Alex Example';
+    await request(svc.app).post(`/v1/searches/${searchId}/reviews`).set('Authorization', reviewer)
+      .send({ faceIndex: 0, subjectId: alex, decision: 'confirmed', rationale }).expect(201);
+    const notices = (await request(svc.app).get('/v1/notifications?limit=200').set('Authorization', fiuReviewer).expect(200)).body.items;
+    expect(notices.find((n: { searchId: string }) => n.searchId === searchId)).toMatchObject({ subjectId: alex, purpose, caseRef });
+
+    // The chain holds HMACs of what was sent, keyed with the salt of the event's audit_text row; not the text.
+    const events = await t.db.query<{ seq: string; type: string; payload: Record<string, unknown>; salt: string; purpose: string | null; rationale: string | null }>(
+      `SELECT e.seq, e.type, e.payload, t.salt, t.purpose, t.rationale FROM audit_event e JOIN audit_text t ON t.seq = e.seq
+        WHERE e.search_id = $1 ORDER BY e.seq`,
+      [searchId],
+    );
+    const run = events.rows.find((e) => e.type === 'search.run')!;
+    expect(run.payload).not.toHaveProperty('purpose');
+    expect(run.payload.purposeHmac).toBe(textHmac(run.salt, purpose));
+    expect(run.payload.caseRefHmac).toBe(textHmac(run.salt, caseRef));
+    expect(run.purpose).toBe(purpose);
+    const recorded = events.rows.find((e) => e.type === 'review.recorded')!;
+    expect(recorded.payload.rationaleHmac).toBe(textHmac(recorded.salt, rationale));
+    expect(JSON.stringify(events.rows.map((e) => e.payload)).toLowerCase()).not.toContain('alex');
+
+    const erased = await request(svc.app).delete(`/v1/subjects/${alex}`).set('Authorization', enroller).expect(200);
+    expect(erased.body.textRedacted).toEqual({ searches: 1, reviews: 1, notices: 1, federationRequests: 0, auditTexts: 2 });
+
+    for (const needle of [NAME, REF, 'alex']) expect({ needle, columns: await columnsHolding(needle) }).toEqual({ needle, columns: [] });
+    const rows = await t.db.query<{ purpose: string; case_ref: string; params: { purpose: string; caseRef: string } }>('SELECT purpose, case_ref, params FROM search WHERE id = $1', [searchId]);
+    expect(rows.rows[0]).toMatchObject({ purpose: REDACTED, case_ref: REDACTED, params: { purpose: REDACTED, caseRef: REDACTED } });
+    expect((await t.db.query<{ rationale: string }>('SELECT rationale FROM review WHERE search_id = $1', [searchId])).rows).toEqual([{ rationale: REDACTED }]);
+    // The salt went with the text: the HMAC in the chain now confirms no guess. The search that did not name him is untouched.
+    expect((await t.db.query('SELECT salt, purpose, rationale FROM audit_text WHERE seq = ANY($1::bigint[]) ORDER BY seq', [events.rows.map((e) => e.seq)])).rows)
+      .toEqual([{ salt: null, purpose: REDACTED, rationale: null }, { salt: null, purpose: null, rationale: REDACTED }]);
+    const kept = (await request(svc.app).get(`/v1/searches/${plain.body.searchId}`).set('Authorization', searcher).expect(200)).body;
+    expect(kept).toMatchObject({ purpose: 'routine onboarding check', caseRef: 'KYC-ROUTINE-1' });
+
+    const report = (await request(svc.app).get(`/v1/searches/${searchId}/report`).set('Authorization', reviewer).expect(200)).text;
+    const html = (await request(svc.app).get(`/v1/searches/${searchId}/report?format=html`).set('Authorization', reviewer).expect(200)).text;
+    const timeline = (await request(svc.app).get(`/v1/audit/events?searchId=${searchId}`).set('Authorization', auditor).expect(200)).text;
+    const inbox = (await request(svc.app).get('/v1/notifications?limit=200').set('Authorization', fiuReviewer).expect(200)).text;
+    for (const [view, text] of Object.entries({ report, html, timeline, inbox })) expect({ view, named: /alex/i.test(text) }).toEqual({ view, named: false });
+    expect(report).toContain(REDACTED);
+    expect((await request(svc.app).get('/v1/audit/verify').set('Authorization', auditor).expect(200)).body).toMatchObject({ ok: true });
   });
 
   it('leaves the erased vectors in no column of any table (every vector, jsonb, text and bytea column is scanned)', async () => {

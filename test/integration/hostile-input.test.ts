@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { FaceEngine } from '../../src/domain/face.types';
-import { createFaceEngine } from '../../src/infra/face/face-engine';
+import type { FaceEngine } from '../../src/shared/face.types';
+import { createFaceEngine } from '../../src/platform/face/face-engine';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
 import { sample } from '../helpers/fixtures';
@@ -17,7 +17,7 @@ import { serviceEnv } from './oversight.fixtures';
 const DOCUMENTED: Record<string, number> = {
   UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, VALIDATION_FAILED: 400, UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413, IMAGE_TOO_LARGE: 422, NO_FACE: 422, UNKNOWN_WATCHLIST: 400, MULTIPLE_FACES: 422, LOW_QUALITY: 422,
-  RATE_LIMITED: 429, PURPOSE_REQUIRED: 400, REQUEST_TIMEOUT: 408,
+  RATE_LIMITED: 429, PURPOSE_REQUIRED: 400, REQUEST_TIMEOUT: 408, DESTINATION_REFUSED: 400,
 };
 const UPLOAD_LIMIT = 4 * 1024 * 1024;
 const PIXEL_LIMIT = 20_000_000;
@@ -235,6 +235,37 @@ describe.each(backends().map((b, i) => ({ ...b, first: i === 0 })))('hostile inp
   it.each(pathCases)('path abuse: GET %s', async (path) => {
     const res = await request(svc.app).get(path).set('Authorization', searcher);
     expectContract(res);
+  });
+
+  // Webhook URLs an organization's admin might aim at the service's own network (no test override here: the real policy).
+  const webhookCases: Array<[string, unknown]> = [
+    ['loopback', 'https://127.0.0.1/'],
+    ['loopback in hex', 'https://0x7f000001/'],
+    ['loopback as one decimal', 'https://2130706433/'],
+    ['loopback in octal', 'https://017700000001/'],
+    ['loopback shortened', 'https://127.1/'],
+    ['IPv4-mapped IPv6 loopback', 'https://[::ffff:127.0.0.1]/'],
+    ['IPv6 loopback', 'https://[::1]:5432/'],
+    ['cloud metadata', 'https://169.254.169.254/latest/meta-data/'],
+    ['private network', 'https://10.0.0.1/'],
+    ['unique-local IPv6', 'https://[fd00::1]/'],
+    ['unspecified', 'https://0.0.0.0/'],
+    ['localhost', 'https://localhost/'],
+    ['plain http', 'http://hooks.example.com/'],
+    ['file URL', 'file:///etc/passwd'],
+    ['credentials in the URL', 'https://admin:pw@hooks.example.com/'],
+    ['a 3000-character URL', `https://hooks.example.com/${'a'.repeat(3000)}`],
+    ['not a string', 42],
+    ['a secret that is not whsec_', 'https://hooks.example.com/'],
+  ];
+
+  it.each(webhookCases)('hostile webhook registration: %s', async (name, url) => {
+    const admin = (await svc.key(['admin'], 'bank-a')).auth;
+    const body = name === 'a secret that is not whsec_' ? { url, secret: 'x'.repeat(40) } : { url };
+    const res = await request(svc.app).put('/v1/webhooks').set('Authorization', admin).send(body);
+    expectContract(res);
+    expect(res.status).toBe(400);
+    expect((await t.db.query("SELECT 1 FROM webhook WHERE organization = 'bank-a'")).rowCount).toBe(0);
   });
 
   it('keeps serving normal searches afterwards', async () => {

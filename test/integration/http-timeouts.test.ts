@@ -1,7 +1,7 @@
 import net from 'node:net';
 import express from 'express';
 import type http from 'node:http';
-import { createHttpServer } from '../../src/http/server';
+import { createHttpServer } from '../../src/platform/http/server';
 
 /**
  * Slow clients are cut off at bounded times and get API.md's JSON error body (Node's own 408 has none). Ports from this
@@ -39,6 +39,7 @@ describe('HTTP server deadlines', () => {
     expect(raw).toMatch(/^HTTP\/1\.1 408 /);
     expect(raw).toMatch(/content-type: application\/json/i);
     expect(body(raw)).toEqual({ error: { code: 'REQUEST_TIMEOUT', message: expect.any(String) }, requestId: null });
+    expect(raw.endsWith('}\n')).toBe(true); // like every JSON answer
   });
 
   it('answers 408 with the JSON error body to a client that never finishes its body', async () => {

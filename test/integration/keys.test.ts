@@ -52,6 +52,17 @@ describe.each(backends())('API keys and authorization on $name', (backend) => {
     expect(after.status).toBe(401);
   });
 
+  it("lists each key's last use, written at most once a minute whatever the request rate", async () => {
+    const created = await request(svc.app).post('/v1/keys').set('Authorization', admin).send({ roles: ['auditor'], organization: 'bank-a', holder: 'Idle Ida' });
+    const lastUsed = async () => (await request(svc.app).get('/v1/keys').set('Authorization', admin)).body.items.find((k: { id: string }) => k.id === created.body.id).lastUsedAt;
+    expect(created.body.lastUsedAt).toBeNull();
+    expect(await lastUsed()).toBeNull();
+    for (let i = 0; i < 3; i++) expect((await request(svc.app).get('/v1/keys/me').set('Authorization', `Bearer ${created.body.key}`)).status).toBe(200);
+    const first = await lastUsed();
+    expect(Date.parse(first)).toBeGreaterThan(Date.now() - 60_000);
+    expect(await lastUsed()).toBe(first);
+  });
+
   it('requires a holder on every new key (400 VALIDATION_FAILED naming holder)', async () => {
     for (const holder of [undefined, '', '   ']) {
       const res = await request(svc.app).post('/v1/keys').set('Authorization', admin).send({ roles: ['reviewer'], organization: 'bank-a', ...(holder === undefined ? {} : { holder }) });
@@ -109,10 +120,63 @@ describe.each(backends())('API keys and authorization on $name', (backend) => {
     expect(created.rows[0]!.holder).toMatch(/^holder of key/);
   });
 
+  it('refuses to revoke the last active admin key of organization * (409 LAST_ADMIN), however many other admins exist', async () => {
+    const own = await backend.open();
+    try {
+      const s = await startService(own.db);
+      const me = (await request(s.app).get('/v1/keys/me').set('Authorization', admin).expect(200)).body.id as string;
+      await s.key(['admin'], 'bank-a'); // an organization's admin does not count: it cannot manage organization *'s keys
+      const last = await request(s.app).delete(`/v1/keys/${me}`).set('Authorization', admin);
+      expect(last.status).toBe(409);
+      expect(last.body.error).toEqual({ code: 'LAST_ADMIN', message: expect.stringContaining('create another admin key for organization * first') });
+      expect((await request(s.app).get('/v1/keys').set('Authorization', admin)).status).toBe(200); // still usable
+
+      // With a second * admin the first goes, and the second is then the last.
+      const second = await s.key(['admin', 'auditor'], '*');
+      expect((await request(s.app).delete(`/v1/keys/${me}`).set('Authorization', second.auth)).status).toBe(200);
+      expect((await request(s.app).delete(`/v1/keys/${second.id}`).set('Authorization', second.auth)).body.error.code).toBe('LAST_ADMIN');
+
+      // Two * admins revoking each other at once: one succeeds; the other is refused, as the last admin (409) or, when the
+      // first revocation committed before its request authenticated, as a revoked key (401). One admin always remains.
+      const third = await s.key(['admin'], '*');
+      const both = await Promise.all([
+        request(s.app).delete(`/v1/keys/${third.id}`).set('Authorization', second.auth),
+        request(s.app).delete(`/v1/keys/${second.id}`).set('Authorization', third.auth),
+      ]);
+      const statuses = both.map((r) => r.status).sort();
+      expect(statuses[0]).toBe(200);
+      expect([401, 409]).toContain(statuses[1]);
+      const active = await own.db.query<{ n: number }>("SELECT count(*)::int AS n FROM api_key WHERE 'admin' = ANY(roles) AND organization = '*' AND revoked_at IS NULL");
+      expect(active.rows[0]!.n).toBe(1);
+    } finally {
+      await own.drop();
+    }
+  });
+
   it('bootstraps only once: a second bootstrap with another key registers nothing', async () => {
-    expect(await svc.keys.bootstrap('another-bootstrap-key-0000000000')).toBeNull();
+    expect(await svc.keys.bootstrap('another-bootstrap-key-0000000000')).toEqual({ created: false, activeAdmin: true });
     const res = await request(svc.app).get('/v1/keys').set('Authorization', 'Bearer another-bootstrap-key-0000000000');
     expect(res.status).toBe(401);
+  });
+
+  // Issue 27 #8: with every admin key revoked (the last one by SQL in an incident, or by an earlier version), a start with the
+  // old FACEMATCH_BOOTSTRAP_ADMIN_KEY still set failed on the duplicate api_key_lookup_key, and a start without it minted a new
+  // `*` admin on a database that has keys. Bootstrap now runs only on an empty key table; serve.ts logs BOOTSTRAP_RECOVERY.
+  it('bootstraps nothing on a database that has keys but no active admin: no failure with the old key, no new admin without it', async () => {
+    const own = await backend.open();
+    try {
+      const s = await startService(own.db);
+      await own.db.query('UPDATE api_key SET revoked_at = now() WHERE revoked_at IS NULL');
+      const before = await own.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_key');
+      expect(await s.keys.bootstrap(BOOTSTRAP_KEY)).toEqual({ created: false, activeAdmin: false });
+      expect(await s.keys.bootstrap()).toEqual({ created: false, activeAdmin: false });
+      expect((await own.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_key')).rows[0]!.n).toBe(before.rows[0]!.n);
+      expect((await request(s.app).get('/v1/keys').set('Authorization', admin)).status).toBe(401);
+      const boots = await own.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_event WHERE type = 'key.bootstrapped'");
+      expect(boots.rows[0]!.n).toBe(1);
+    } finally {
+      await own.drop();
+    }
   });
 
   it('answers 429 RATE_LIMITED with Retry-After when a key exceeds its rate', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import request from 'supertest';
-import { createPostgresDb } from '../../src/infra/db/postgres.db';
+import { createPostgresDb } from '../../src/platform/db/postgres.db';
 import { startService } from '../helpers/app';
 import { fixedFaceEngine } from '../helpers/fake-engine';
 import { sample } from '../helpers/fixtures';

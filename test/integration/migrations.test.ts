@@ -1,10 +1,10 @@
-import { migrate, readMigrations, isMigrated } from '../../src/infra/db/migrate';
-import { createPostgresDb } from '../../src/infra/db/postgres.db';
+import { migrate, readMigrations, isMigrated } from '../../src/platform/db/migrate';
+import { createPostgresDb } from '../../src/platform/db/postgres.db';
 import { backends } from '../helpers/databases';
 
 describe.each(backends())('migrations on $name', (backend) => {
   it('applies every migration to a fresh database and records it', async () => {
-    const t = await backend.open();
+    const t = await backend.open({ empty: true });
     try {
       expect(await isMigrated(t.db)).toBe(false);
       const applied = await migrate(t.db);
@@ -24,7 +24,7 @@ describe.each(backends())('migrations on $name', (backend) => {
   });
 
   it('is a no-op when applied a second time', async () => {
-    const t = await backend.open();
+    const t = await backend.open({ empty: true });
     try {
       await migrate(t.db);
       expect(await migrate(t.db)).toEqual([]);
@@ -36,7 +36,7 @@ describe.each(backends())('migrations on $name', (backend) => {
   });
 
   it('rolls back a failing migration completely and reports which one failed', async () => {
-    const t = await backend.open();
+    const t = await backend.open({ empty: true });
     try {
       const broken = [...readMigrations(), { version: 9999, name: 'broken', sql: 'CREATE TABLE half_done (a int); SELECT no_such_fn();' }];
       await expect(migrate(t.db, broken)).rejects.toThrow(/9999_broken/);
@@ -52,7 +52,7 @@ describe.each(backends())('migrations on $name', (backend) => {
 const pgBackend = backends().find((b) => b.name === 'postgres');
 (pgBackend ? describe : describe.skip)('concurrent migration runners on PostgreSQL', () => {
   it('both succeed, the schema is applied once', async () => {
-    const t = await pgBackend!.open();
+    const t = await pgBackend!.open({ empty: true });
     const second = await createPostgresDb(t.url!, 2);
     try {
       const [a, b] = await Promise.all([migrate(t.db), migrate(second)]);

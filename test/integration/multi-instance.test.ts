@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { readMigrations } from '../../src/infra/db/migrate';
+import { readMigrations } from '../../src/platform/db/migrate';
 import { backends, type TestDb } from '../helpers/databases';
 import { sample } from '../helpers/fixtures';
 
@@ -118,12 +118,12 @@ const imageForm = (image: Buffer, fields: Record<string, string> = {}) => {
   };
 
   beforeAll(async () => {
-    t = await pgBackend!.open();
+    t = await pgBackend!.open({ empty: true });
     faceCrop = await sharp(sample(1)).extract({ left: 1405, top: 115, width: 345, height: 409 }).jpeg().toBuffer();
     receiver = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => {
-        delivered.push(String(req.headers['x-facematch-notice']));
+        delivered.push(String(req.headers['webhook-id']));
         res.writeHead(200).end();
       });
     });
@@ -138,6 +138,10 @@ const imageForm = (image: Buffer, fields: Record<string, string> = {}) => {
       RATE_LIMIT_PER_MINUTE: String(PER_KEY),
       RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: String(PER_ADDRESS),
       SHUTDOWN_READINESS_DELAY_MS: '3000',
+      // The receiver is on loopback: reachable only with the test override (NODE_ENV=test).
+      NODE_ENV: 'test',
+      OUTBOUND_ALLOW_HTTP: 'true',
+      OUTBOUND_ALLOW_LOOPBACK_FOR_TESTS: 'true',
     };
     // No FACEMATCH_BOOTSTRAP_ADMIN_KEY: the instance that wins the bootstrap prints a generated key.
     const [pa, pb] = [await freePort(), await freePort()];
@@ -171,7 +175,7 @@ const imageForm = (image: Buffer, fields: Record<string, string> = {}) => {
 
   it('creates keys, a shared watchlist, a webhook and enrolments through both instances at once', async () => {
     const specs: Array<[string, string, string]> = [
-      ['fiuAdmin', 'admin', 'fiu'], ['enroller', 'enroller', 'fiu'], ['auditor', 'auditor', '*'], ['bank', 'searcher', 'bank-a'],
+      ['fiuAdmin', 'admin', 'fiu'], ['enroller', 'enroller', 'fiu'], ['auditor', 'auditor', '*'], ['bank', 'searcher', 'bank-a'], ['bankAdmin', 'admin', 'bank-a'],
       ['limited', 'auditor', 'fiu'], ...Array.from({ length: 8 }, (_, i): [string, string, string] => [`searcher${i}`, 'searcher', 'fiu']),
     ];
     const made = await Promise.all(
@@ -187,9 +191,11 @@ const imageForm = (image: Buffer, fields: Record<string, string> = {}) => {
     watchlistId = wl.body.id;
     const [grant, hook] = await Promise.all([
       call(b, 'POST', `/v1/watchlists/${watchlistId}/grants`, { auth: keys.fiuAdmin, json: { organization: 'bank-a', access: 'screen' } }),
-      call(a, 'PUT', '/v1/webhooks', { auth: keys.fiuAdmin, json: { url: receiverUrl, secret: 'multi-instance-webhook-secret' } }),
+      call(a, 'PUT', '/v1/webhooks', { auth: keys.fiuAdmin, json: { url: receiverUrl } }),
     ]);
     expect([grant.status, hook.status]).toEqual([201, 200]);
+    // accepted on the other instance: a grant gives nothing until the receiving organization's admin accepts it
+    expect((await call(a, 'POST', `/v1/grants/${grant.body.id}/accept`, { auth: keys.bankAdmin })).status).toBe(200);
 
     const enrolled = await Promise.all(
       [a, b, a, b].map(async (inst, i) => {

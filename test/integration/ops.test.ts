@@ -1,15 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { migrate } from '../../src/infra/db/migrate';
-import { createFaceEngine } from '../../src/infra/face/face-engine';
+import { migrate } from '../../src/platform/db/migrate';
+import { createFaceEngine } from '../../src/platform/face/face-engine';
 import { backends } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { fixedFaceEngine } from '../helpers/fake-engine';
 
 describe.each(backends())('operational endpoints on $name', (backend) => {
   it('/readyz is 503 until migrations are applied and the real models are loaded and warm, then 200; /healthz is 200 throughout', async () => {
-    const t = await backend.open();
+    const t = await backend.open({ empty: true });
     // The real models load only once the test opens the gate, so "still loading" is observed without a race.
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
@@ -106,6 +106,19 @@ describe.each(backends())('operational endpoints on $name', (backend) => {
       const res = await request(svc.app).get('/nope');
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) }, requestId: expect.any(String) });
+    } finally {
+      await t.drop();
+    }
+  });
+
+  it('ends every JSON answer with a newline (success, error, and the list of a keyed route)', async () => {
+    const t = await backend.open();
+    const svc = await startService(t.db);
+    try {
+      const admin = await svc.key(['admin'], '*');
+      for (const res of [await request(svc.app).get('/healthz'), await request(svc.app).get('/nope'), await request(svc.app).get('/v1/keys').set('Authorization', admin.auth)]) {
+        expect({ type: res.type, last: res.text.slice(-2) }).toEqual({ type: 'application/json', last: '}\n' });
+      }
     } finally {
       await t.drop();
     }

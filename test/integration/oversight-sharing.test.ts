@@ -6,7 +6,8 @@ import { serviceEnv } from './oversight.fixtures';
 
 /**
  * Per-watchlist and per-grant oversight figures, from searches, reviews and notices made through the real services: the FIU's
- * watchlist `ml` is screened by bank-a (screen grant) and searched by bank-c (search grant); bank-b holds no grant.
+ * watchlist `ml` is screened by bank-a (screen grant) and searched by bank-c (search grant); bank-b holds no grant. bank-a's
+ * candidate is confirmed by two people; bank-c's by one person with two keys, which the four-eyes rule counts once.
  */
 describe.each(backends())('oversight of shared watchlists on $name', (backend) => {
   let t: TestDb;
@@ -22,8 +23,8 @@ describe.each(backends())('oversight of shared watchlists on $name', (backend) =
     const fiu = { keyId: 'fiu-admin', roles: ['admin' as const], organization: 'fiu' };
     ml = await svc.watchlist('fiu', 'ml');
     await svc.watchlist('fiu', 'unshared');
-    grantA = (await svc.watchlists.grant(fiu, ml, { organization: 'bank-a', access: 'screen' })).id;
-    grantC = (await svc.watchlists.grant(fiu, ml, { organization: 'bank-c', access: 'search' })).id;
+    grantA = (await svc.grant('fiu', ml, { organization: 'bank-a', access: 'screen' })).id;
+    grantC = (await svc.grant('fiu', ml, { organization: 'bank-c', access: 'search' })).id;
     const photo = await seededPng(11);
     const enroller = (await svc.key(['enroller'], 'fiu')).auth;
     const s = (await request(svc.app).post('/v1/subjects').set('Authorization', enroller).send({ displayName: 'X', category: 'fraud', watchlist: 'ml', legalBasis: 'x' }).expect(201)).body;
@@ -34,10 +35,15 @@ describe.each(backends())('oversight of shared watchlists on $name', (backend) =
         .field('purpose', 'p').field('caseRef', 'c').field('mode', mode).expect(200)).body;
     const hitA = await search('bank-a', 'screening', photo);
     await search('bank-a', 'screening', await seededPng(12)); // a miss
-    await search('bank-c', 'investigative', photo);
+    const hitC = await search('bank-c', 'investigative', photo);
     await search('bank-b', 'screening', photo); // no grant: not in scope
     for (let i = 0; i < 2; i++) {
       await request(svc.app).post(`/v1/searches/${hitA.searchId}/reviews`).set('Authorization', (await svc.key(['reviewer'], 'bank-a')).auth)
+        .send({ faceIndex: 0, subjectId: s.id, decision: 'confirmed', rationale: 'same person' }).expect(201);
+    }
+    // One person with two reviewer keys confirms bank-c's candidate twice: that is one confirmation, not four eyes.
+    for (let i = 0; i < 2; i++) {
+      await request(svc.app).post(`/v1/searches/${hitC.searchId}/reviews`).set('Authorization', (await svc.key(['reviewer'], 'bank-c', 'Ana Ruiz')).auth)
         .send({ faceIndex: 0, subjectId: s.id, decision: 'confirmed', rationale: 'same person' }).expect(201);
     }
   });

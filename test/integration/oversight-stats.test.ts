@@ -86,6 +86,7 @@ describe.each(backends())('oversight statistics on $name', (backend) => {
       confirmed: 1,
       rejected: 1,
       awaitingSecondConfirmation: 1,
+      disputed: 0,
       inconclusive: 0,
       pending: 2,
       confirmationRate: 0.3333,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
-import type { Db } from '../../src/infra/db/db';
+import type { Db } from '../../src/shared/db';
 import type { scriptedEngine } from '../helpers/fake-engine';
 import { blankImage } from '../helpers/images';
 
@@ -47,7 +47,9 @@ export function scriptedGallery(app: Express, fake: ReturnType<typeof scriptedEn
 export async function bypassingTrigger(db: Db, sql: string, params: unknown[] = []): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query('ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update_delete');
+    await tx.query('ALTER TABLE audit_anchor DISABLE TRIGGER audit_anchor_no_update_delete');
     await tx.query(sql, params);
+    await tx.query('ALTER TABLE audit_anchor ENABLE TRIGGER audit_anchor_no_update_delete');
     await tx.query('ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update_delete');
   });
 }

@@ -1,10 +1,11 @@
 import sharp from 'sharp';
 import request from 'supertest';
-import type { FaceEngine } from '../../src/domain/face.types';
-import { createFaceEngine } from '../../src/infra/face/face-engine';
+import type { FaceEngine } from '../../src/shared/face.types';
+import { createFaceEngine } from '../../src/platform/face/face-engine';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { sample } from '../helpers/fixtures';
+import { textHmac } from '../../src/modules/audit/audit.model';
 
 /**
  * The match pipeline end to end through the HTTP API: real models (WASM), real group photos, real database.
@@ -133,9 +134,14 @@ describe.each(backends())('match pipeline on $name', (backend) => {
     const id = res.body.searchId;
     const stored = await t.db.query<{ probe_sha256: string; result: { audit: { seq: number } } }>('SELECT probe_sha256, result FROM search WHERE id = $1', [id]);
     expect(stored.rows[0]!.probe_sha256).toBe(res.body.probe.sha256);
-    const ev = await t.db.query<{ type: string; payload: { probeSha256: string; purpose: string } }>('SELECT type, payload FROM audit_event WHERE search_id = $1', [id]);
+    const ev = await t.db.query<{ type: string; payload: { probeSha256: string; purposeHmac: string }; salt: string }>(
+      'SELECT e.type, e.payload, t.salt FROM audit_event e JOIN audit_text t ON t.seq = e.seq WHERE e.search_id = $1',
+      [id],
+    );
     expect(ev.rows).toHaveLength(1);
-    expect(ev.rows[0]).toMatchObject({ type: 'search.run', payload: { probeSha256: res.body.probe.sha256, purpose: 'Card-fraud investigation' } });
+    // The purpose enters the chain as an HMAC keyed with the event's salt (audit_text), not as text.
+    expect(ev.rows[0]).toMatchObject({ type: 'search.run', payload: { probeSha256: res.body.probe.sha256, purposeHmac: textHmac(ev.rows[0]!.salt, 'Card-fraud investigation') } });
+    expect(ev.rows[0]!.payload).not.toHaveProperty('purpose');
     expect(JSON.stringify(ev.rows[0]!.payload)).not.toMatch(/embedding|\[(-?0\.\d+,){20}/);
 
     const own = await request(svc.app).get(`/v1/searches/${id}`).set('Authorization', searcher);
@@ -180,8 +186,11 @@ describe.each(backends())('match pipeline on $name', (backend) => {
     const faceId = (await t.db.query<{ id: string }>('SELECT id FROM face WHERE subject_id = $1', [subjectId])).rows[0]!.id;
     const raw = await t.db.query<{ ciphertext: Uint8Array }>("SELECT ciphertext FROM face_image WHERE face_id = $1 AND variant = 'original'", [faceId]);
     expect(Buffer.from(raw.rows[0]!.ciphertext).subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))).toBe(false);
-    const reviewer = (await svc.key(['reviewer'], 'bank-a')).auth;
+    // The owner's reviewer reads them decrypted; the grantee's reviewer (bank-a holds a search grant) does not (issue 27).
+    const reviewer = (await svc.key(['reviewer'], 'fiu')).auth;
+    const grantee = (await svc.key(['reviewer'], 'bank-a')).auth;
     for (const variant of ['original', 'crop']) {
+      expect((await request(svc.app).get(`/v1/subjects/${subjectId}/faces/${faceId}/image?variant=${variant}`).set('Authorization', grantee)).status).toBe(404);
       const img = await request(svc.app).get(`/v1/subjects/${subjectId}/faces/${faceId}/image?variant=${variant}`).set('Authorization', reviewer).buffer(true);
       expect(img.status).toBe(200);
       expect(img.headers['content-type']).toBe('image/jpeg');

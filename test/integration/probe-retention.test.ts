@@ -1,7 +1,7 @@
 import pg from 'pg';
 import request from 'supertest';
-import { PURGE_LOCK_KEY } from '../../src/infra/db/probe-face.repo';
-import { createPostgresDb } from '../../src/infra/db/postgres.db';
+import { PURGE_LOCK_KEY } from '../../src/modules/search/probe-face.repo';
+import { createPostgresDb } from '../../src/platform/db/postgres.db';
 import sharp from 'sharp';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import request from 'supertest';
-import { databaseBucketStore, memoryBucketStore, createRateLimiter } from '../../src/http/rate-limit';
-import { migrate } from '../../src/infra/db/migrate';
-import { createPostgresDb } from '../../src/infra/db/postgres.db';
-import { createRateBucketRepo } from '../../src/infra/db/rate-bucket.repo';
+import { databaseBucketStore, memoryBucketStore, createRateLimiter } from '../../src/platform/http/rate-limit';
+import { migrate } from '../../src/platform/db/migrate';
+import { createPostgresDb } from '../../src/platform/db/postgres.db';
+import { createRateBucketRepo } from '../../src/platform/http/rate-bucket.repo';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
 import { fixedFaceEngine } from '../helpers/fake-engine';

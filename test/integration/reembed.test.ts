@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import request from 'supertest';
-import type { FaceEngine } from '../../src/domain/face.types';
-import { createFaceRepo } from '../../src/infra/db/face.repo';
-import { createFaceEngine } from '../../src/infra/face/face-engine';
-import { DEFAULT_MODEL_ID, listManifests } from '../../src/infra/face/model-manifest';
+import type { FaceEngine } from '../../src/shared/face.types';
+import { createFaceRepo } from '../../src/modules/gallery/face.repo';
+import { createFaceEngine } from '../../src/platform/face/face-engine';
+import { DEFAULT_MODEL_ID, listManifests } from '../../src/platform/face/model-manifest';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { sample } from '../helpers/fixtures';

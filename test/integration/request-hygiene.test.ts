@@ -1,6 +1,6 @@
 import pino from 'pino';
 import request from 'supertest';
-import type { FaceEngine } from '../../src/domain/face.types';
+import type { FaceEngine } from '../../src/shared/face.types';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
 import { fixedFaceEngine } from '../helpers/fake-engine';

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { storedSearchResult } from '../../src/domain/search-result';
-import { readMigrations, migrate } from '../../src/infra/db/migrate';
+import { storedSearchResult } from '../../src/modules/search/search.model';
+import { readMigrations, migrate } from '../../src/platform/db/migrate';
 import { backends, type TestDb } from '../helpers/databases';
 import { BOOTSTRAP_KEY, startService } from '../helpers/app';
 import { scriptedEngine } from '../helpers/fake-engine';
@@ -173,7 +173,7 @@ describe.each(backends())('review queue, holders and blind review on $name', (ba
 
 describe.each(backends())('key holders migration on $name', (backend) => {
   it('gives existing keys their label (or "unknown") as holder, the bootstrap key "bootstrap admin", and past reviews their key\'s holder', async () => {
-    const t = await backend.open();
+    const t = await backend.open({ empty: true });
     try {
       await migrate(t.db, readMigrations().filter((m) => m.version < 30));
       const key = (id: string, label: string | null, roles = '{reviewer}') =>

@@ -87,12 +87,21 @@ describe.each(backends())('four-eyes review on $name', (backend) => {
     expect(body.reviews[0]).toMatchObject({ faceIndex: 0, subjectId: x, decision: 'confirmed', rationale: 'compared ears and scar' });
   });
 
-  it('lets one rejection block a candidate even after two confirmations', async () => {
+  it('marks a split decision disputed (not rejected), and a third reviewer settles it by the majority', async () => {
     const id = await newSearch();
-    await review(rev1, id, { decision: 'confirmed' }).expect(201);
-    await review(rev2, id, { decision: 'confirmed' }).expect(201);
-    await review(rev3, id, { decision: 'rejected', rationale: 'different eyebrow shape' }).expect(201);
-    expect(await stateOf(id)).toEqual({ state: 'rejected', confirmations: 2, rejections: 1 });
+    const first = await review(rev1, id, { decision: 'confirmed' }).expect(201);
+    expect(first.body.candidateReview.state).toBe('awaiting_second_confirmation');
+    const split = await review(rev2, id, { decision: 'rejected', rationale: 'different eyebrow shape' }).expect(201);
+    expect(split.body.candidateReview).toMatchObject({ state: 'disputed', confirmations: 1, rejections: 1 });
+    expect(await stateOf(id)).toEqual({ state: 'disputed', confirmations: 1, rejections: 1 });
+    await review(rev3, id, { decision: 'confirmed', rationale: 'same ear shape and scar' }).expect(201);
+    expect(await stateOf(id)).toEqual({ state: 'confirmed', confirmations: 2, rejections: 1 });
+  });
+
+  it('closes a candidate nobody confirmed at its first rejection', async () => {
+    const id = await newSearch();
+    await review(rev1, id, { decision: 'rejected', rationale: 'different nose' }).expect(201);
+    expect(await stateOf(id)).toEqual({ state: 'rejected', confirmations: 0, rejections: 1 });
   });
 
   it('marks a candidate inconclusive when only inconclusive decisions exist', async () => {
@@ -131,7 +140,7 @@ describe.each(backends())('four-eyes review on $name', (backend) => {
     const r = await review(rev1, id, { decision: 'rejected', rationale: 'not the same person' }).expect(201);
     const ev = (await request(svc.app).get(`/v1/audit/events?searchId=${id}&type=review.recorded`).set('Authorization', auditor).expect(200)).body.items;
     expect(ev).toHaveLength(1);
-    expect(ev[0]).toMatchObject({ seq: r.body.audit.seq, hash: r.body.audit.hash, searchId: id, subjectIds: [x], payload: { reviewId: r.body.id, decision: 'rejected', stateAfter: 'rejected', rationaleSha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(ev[0]).toMatchObject({ seq: r.body.audit.seq, hash: r.body.audit.hash, searchId: id, subjectIds: [x], payload: { reviewId: r.body.id, decision: 'rejected', stateAfter: 'rejected', rationaleHmac: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     expect(JSON.stringify(ev[0])).not.toContain('not the same person');
   });
 
@@ -163,6 +172,8 @@ describe.each(backends())('four-eyes review on $name', (backend) => {
     const res = await request(svc.app).get(`/v1/searches/${id}/report?format=html`).set('Authorization', searcher.auth).expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);
     expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    // The same frame policy as every other response (security-headers.ts): nobody frames a case file, not even this origin.
+    expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     expect(res.text).toContain('&#60;img src=x onerror=alert(1)&#62;');
     expect(res.text).toContain('&#60;b&#62;purpose');
     // The only images are the probe crop and the enrolled crop, inline as data: URIs; nothing else is markup or loads anything.

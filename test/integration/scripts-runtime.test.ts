@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { createPgliteDb } from '../../src/infra/db/pglite.db';
+import { createPgliteDb } from '../../src/platform/db/pglite.db';
 import { startService } from '../helpers/app';
 
 /**
@@ -101,7 +101,7 @@ describe('operational scripts', () => {
         s.close(() => resolve(port));
       });
     });
-    const enrolled = npm(image, ['enrol', '--', '--url', `http://127.0.0.1:${closed}`, '--key', 'k', '--csv', 'gallery.csv']);
+    const enrolled = npm(image, ['enrol', '--', '--url', `http://127.0.0.1:${closed}`, '--csv', 'gallery.csv'], { FACEMATCH_API_KEY: 'k' });
     expect(enrolled).toMatchObject({ status: 2, stderr: expect.stringMatching(new RegExp(`^enrol: cannot reach http://127\\.0\\.0\\.1:${closed}: .*ECONNREFUSED`)) });
   }, 300_000);
 });

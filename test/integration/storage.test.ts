@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createAuditRepo } from '../../src/infra/db/audit.repo';
-import { createFaceRepo } from '../../src/infra/db/face.repo';
-import { migrate } from '../../src/infra/db/migrate';
-import { createSubjectRepo, type SubjectFields } from '../../src/infra/db/subject.repo';
-import { createWatchlistRepo } from '../../src/infra/db/watchlist.repo';
-import type { Db } from '../../src/infra/db/db';
-import { ChainVerifier } from '../../src/domain/audit-chain';
+import { createAuditRepo } from '../../src/modules/audit/audit.repo';
+import { createFaceRepo } from '../../src/modules/gallery/face.repo';
+import { migrate } from '../../src/platform/db/migrate';
+import { type SubjectFields } from '../../src/modules/gallery/gallery.model';
+import { createSubjectRepo } from '../../src/modules/gallery/subject.repo';
+import { createWatchlistRepo } from '../../src/modules/watchlist/watchlist.repo';
+import type { Db } from '../../src/shared/db';
+import { ChainVerifier } from '../../src/modules/audit/audit.model';
 import { backends, type TestDb } from '../helpers/databases';
 import { near, seededUnitVectors } from '../helpers/vectors';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
-import { migrate } from '../../src/infra/db/migrate';
+import { migrate } from '../../src/platform/db/migrate';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
 import { bytesFaceEngine, seededPng } from '../helpers/fake-engine';
@@ -34,6 +34,38 @@ describe.each(backends())('subject look-up by reference and photo hash on $name'
     (await api().post('/v1/subjects').set('Authorization', auth).send({ displayName, category: 'fraud', watchlist, legalBasis: 'x', externalRef }).expect(201)).body as { id: string };
   const ids = async (auth: string, query: string) =>
     ((await api().get(`/v1/subjects?${query}`).set('Authorization', auth).expect(200)).body.items as { id: string }[]).map((s) => s.id).sort();
+
+  // Issue 27 #10: year 0000 passed validation and reached PostgreSQL (no year 0) → 500. Now a 400 like any other bad date.
+  it('answers 400 VALIDATION_FAILED, not 500, for a year-0000 date (reviewBy, a search listing from/to) and stores nothing', async () => {
+    const before = (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM subject')).rows[0]!.n;
+    for (const reviewBy of ['0000-01-01', '0000-12-31']) {
+      const res = await api().post('/v1/subjects').set('Authorization', fiu)
+        .send({ displayName: 'Year zero', category: 'fraud', watchlist: 'list-a', legalBasis: 'x', reviewBy });
+      expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(JSON.stringify(res.body)).toContain('0001');
+    }
+    expect((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM subject')).rows[0]!.n).toBe(before);
+    const auditor = (await svc.key(['auditor'], '*')).auth;
+    const list = await api().get('/v1/searches?from=0000-01-01T00:00:00Z').set('Authorization', auditor);
+    expect({ status: list.status, code: list.body.error?.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect((await api().post('/v1/subjects').set('Authorization', fiu)
+      .send({ displayName: 'Year one', category: 'fraud', watchlist: 'list-a', legalBasis: 'x', reviewBy: '0001-01-01' })).status).toBe(201);
+  });
+
+  // Issue 27 #10: a move between watchlists changes who may see the subject; its audit event only said fields: ['watchlist'].
+  it('audits a subject moved between watchlists with from and to', async () => {
+    const s = await subject(fiu, 'list-a', 'Mover');
+    await api().patch(`/v1/subjects/${s.id}`).set('Authorization', fiu).send({ watchlist: 'list-b' }).expect(200);
+    await api().patch(`/v1/subjects/${s.id}`).set('Authorization', fiu).send({ watchlist: 'list-b', notes: 'n' }).expect(200);
+    const ev = await t.db.query<{ payload: Record<string, unknown> }>(
+      "SELECT payload FROM audit_event WHERE type = 'subject.updated' AND $1::uuid = ANY(subject_ids) ORDER BY seq", [s.id]);
+    const ids = await t.db.query<{ id: string; name: string }>("SELECT id, name FROM watchlist WHERE organization = 'fiu' ORDER BY name");
+    const [a, b] = ids.rows;
+    expect(ev.rows.map((r) => r.payload)).toEqual([
+      { fields: ['watchlist'], moved: { fromWatchlistId: a!.id, fromWatchlist: 'list-a', toWatchlistId: b!.id, toWatchlist: 'list-b' } },
+      { fields: ['notes', 'watchlist'] },
+    ]);
+  });
 
   it('finds a subject by its exact external reference within a watchlist, never by part of it or in another organization', async () => {
     const a = await subject(fiu, 'list-a', 'Ref Holder', 'REF-100');

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { similarityFromCosine } from '../../src/domain/calibration';
-import { verifyBand } from '../../src/domain/matching-policy';
-import { createCalibrationStore } from '../../src/infra/calibration.store';
+import { similarityFromCosine } from '../../src/shared/calibration';
+import { verifyBand } from '../../src/modules/search/matching-policy';
+import { createCalibrationStore } from '../../src/platform/face/calibration.store';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
 import { scriptedEngine, type ScriptedFace } from '../helpers/fake-engine';

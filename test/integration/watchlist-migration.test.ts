@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { migrate, readMigrations } from '../../src/infra/db/migrate';
-import type { Db } from '../../src/infra/db/db';
-import { toVectorParam } from '../../src/infra/db/db';
+import { migrate, readMigrations } from '../../src/platform/db/migrate';
+import type { Db } from '../../src/shared/db';
+import { toVectorParam } from '../../src/platform/db/db';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { seededUnitVectors } from '../helpers/vectors';
@@ -43,7 +43,7 @@ describe.each(backends())('watchlist migration from free-text names on $name', (
   afterAll(() => t?.drop());
 
   it('turns each (organization, name) into a watchlist owned by that organization and moves every subject onto it', async () => {
-    t = await backend.open();
+    t = await backend.open({ empty: true });
     const old = await oldRelease(t.db);
     expect(await migrate(t.db)).toEqual(readMigrations().filter((m) => m.version > 6).map((m) => m.version));
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createFaceRepo, type KnnScope } from '../../src/infra/db/face.repo';
+import { type KnnScope } from '../../src/modules/gallery/gallery.model';
+import { createFaceRepo } from '../../src/modules/gallery/face.repo';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { bytesFaceEngine, seededPng } from '../helpers/fake-engine';
@@ -13,7 +14,7 @@ describe.each(backends())('watchlist sharing on $name', (backend) => {
   let svc: Awaited<ReturnType<typeof startService>>;
   const faces = createFaceRepo();
   const MODEL = 'scope-test-128';
-  const keys = {} as Record<'fiuAdmin' | 'fiuEnroller' | 'bankSearcher' | 'bankEnroller' | 'bankReviewer' | 'otherSearcher' | 'auditor', string>;
+  const keys = {} as Record<'fiuAdmin' | 'fiuEnroller' | 'bankAdmin' | 'bankSearcher' | 'bankEnroller' | 'bankReviewer' | 'otherSearcher' | 'auditor', string>;
 
   beforeAll(async () => {
     t = await backend.open();
@@ -21,6 +22,7 @@ describe.each(backends())('watchlist sharing on $name', (backend) => {
     await svc.startEngine();
     keys.fiuAdmin = (await svc.key(['admin'], 'fiu')).auth;
     keys.fiuEnroller = (await svc.key(['enroller'], 'fiu')).auth;
+    keys.bankAdmin = (await svc.key(['admin'], 'bank-a')).auth;
     keys.bankSearcher = (await svc.key(['searcher'], 'bank-a')).auth;
     keys.bankEnroller = (await svc.key(['enroller'], 'bank-a')).auth;
     keys.bankReviewer = (await svc.key(['reviewer'], 'bank-a')).auth;
@@ -49,7 +51,7 @@ describe.each(backends())('watchlist sharing on $name', (backend) => {
     expect((await createWatchlist('ml-ring', keys.bankEnroller)).organization).toBe('bank-a');
   });
 
-  it('lets a grantee search and read a shared watchlist until the grant is revoked or expires; grants and revocations are audited', async () => {
+  it('lets a grantee search a shared watchlist (never read its records) once its admin accepts, until the grant is revoked or expires; all audited', async () => {
     const w = await createWatchlist('shared-1');
     const photo = await seededPng(501);
     const s = await createSubject('shared-1', 'Shared Person');
@@ -60,13 +62,31 @@ describe.each(backends())('watchlist sharing on $name', (backend) => {
     expect((await api().get(`/v1/subjects/${s.id}`).set('Authorization', keys.bankReviewer)).status).toBe(404);
 
     const g = await api().post(`/v1/watchlists/${w.id}/grants`).set('Authorization', keys.fiuAdmin).send({ organization: 'bank-a', access: 'search' }).expect(201);
-    expect(g.body).toMatchObject({ watchlistId: w.id, organization: 'bank-a', access: 'search', expiresAt: null });
+    expect(g.body).toMatchObject({ watchlistId: w.id, organization: 'bank-a', access: 'search', expiresAt: null, state: 'pending', acceptedAt: null });
+    // Pending: the grantee sees an offer in /v1/grants and nothing else (no watchlist, no candidate, UNKNOWN_WATCHLIST by name).
+    const offered = (await api().get('/v1/grants').set('Authorization', keys.bankEnroller).expect(200)).body.items;
+    expect(offered.find((x: { id: string }) => x.id === g.body.id)).toMatchObject({ state: 'pending', watchlist: 'shared-1', owner: 'fiu', access: 'search' });
+    expect((await api().get('/v1/watchlists').set('Authorization', keys.bankSearcher).expect(200)).body.items.map((x: { id: string }) => x.id)).not.toContain(w.id);
+    expect((await api().get(`/v1/watchlists/${w.id}`).set('Authorization', keys.bankSearcher)).status).toBe(404);
+    expect((await searchFor(keys.bankSearcher, { watchlists: 'shared-1' }, photo)).body.error.code).toBe('UNKNOWN_WATCHLIST');
+    const pendingSearch = await searchFor(keys.bankSearcher, {}, photo).expect(200);
+    expect(pendingSearch.body.faces[0].candidates.map((c: { subjectId: string }) => c.subjectId)).not.toContain(s.id);
+    const fiuNotices = (await api().get('/v1/notifications?limit=200').set('Authorization', keys.fiuAdmin).expect(200)).body.items;
+    expect(fiuNotices.map((n: { searchId: string }) => n.searchId)).not.toContain(pendingSearch.body.searchId);
+    // Only an admin of the receiving organization answers: the owner's admin, another organization's and a non-admin cannot.
+    expect((await api().post(`/v1/grants/${g.body.id}/accept`).set('Authorization', keys.fiuAdmin)).status).toBe(404);
+    expect((await api().post(`/v1/grants/${g.body.id}/accept`).set('Authorization', keys.bankEnroller)).status).toBe(403);
+    const accepted = await api().post(`/v1/grants/${g.body.id}/accept`).set('Authorization', keys.bankAdmin).expect(200);
+    expect(accepted.body).toMatchObject({ id: g.body.id, state: 'active', owner: 'fiu', watchlist: 'shared-1' });
+    expect(accepted.body.acceptedAt).toEqual(expect.any(String));
+    expect((await api().post(`/v1/grants/${g.body.id}/accept`).set('Authorization', keys.bankAdmin)).body.error.code).toBe('CONFLICT');
     const listed = (await api().get('/v1/watchlists').set('Authorization', keys.bankSearcher).expect(200)).body.items;
     expect(listed.find((x: { id: string }) => x.id === w.id)).toMatchObject({ access: 'search', organization: 'fiu' });
     const found = await searchFor(keys.bankSearcher, { watchlists: 'shared-1' }, photo).expect(200);
     expect(found.body.faces[0].candidates[0]).toMatchObject({ subjectId: s.id, displayName: 'Shared Person', watchlist: 'shared-1', watchlistId: w.id });
-    expect((await api().get(`/v1/subjects/${s.id}`).set('Authorization', keys.bankReviewer)).status).toBe(200);
-    expect((await api().patch(`/v1/subjects/${s.id}`).set('Authorization', keys.bankEnroller).send({ notes: 'x' })).status).toBe(403);
+    // A grant shares searches, not the gallery: the record stays the owner's (404, as for a stranger), and so do changes to it.
+    expect((await api().get(`/v1/subjects/${s.id}`).set('Authorization', keys.bankReviewer)).status).toBe(404);
+    expect((await api().patch(`/v1/subjects/${s.id}`).set('Authorization', keys.bankEnroller).send({ notes: 'x' })).status).toBe(404);
     expect((await searchFor(keys.otherSearcher, { watchlists: w.id }, photo)).body.error.code).toBe('UNKNOWN_WATCHLIST');
 
     await api().delete(`/v1/watchlists/${w.id}/grants/${g.body.id}`).set('Authorization', keys.fiuAdmin).expect(200);
@@ -77,20 +97,42 @@ describe.each(backends())('watchlist sharing on $name', (backend) => {
     expect(unfiltered.body.faces[0].candidates.map((c: { subjectId: string }) => c.subjectId)).not.toContain(s.id);
     expect((await api().get(`/v1/subjects/${s.id}`).set('Authorization', keys.bankReviewer)).status).toBe(404);
 
-    // A grant past its expiry gives nothing.
-    await api().post(`/v1/watchlists/${w.id}/grants`).set('Authorization', keys.fiuAdmin).send({ organization: 'bank-a', access: 'search', expiresAt: '2020-01-01T00:00:00Z' }).expect(201);
+    // A grant past its expiry gives nothing and can no longer be accepted.
+    const old = await api().post(`/v1/watchlists/${w.id}/grants`).set('Authorization', keys.fiuAdmin).send({ organization: 'bank-a', access: 'search', expiresAt: '2020-01-01T00:00:00Z' }).expect(201);
+    expect((await api().post(`/v1/grants/${old.body.id}/accept`).set('Authorization', keys.bankAdmin)).body.error.code).toBe('CONFLICT');
     expect((await searchFor(keys.bankSearcher, { watchlists: 'shared-1' }, photo)).status).toBe(400);
+    // Declined, it is on record and the pair is free for a new offer.
+    expect((await api().post(`/v1/grants/${old.body.id}/decline`).set('Authorization', keys.bankAdmin).expect(200)).body.state).toBe('declined');
 
     const grants = (await api().get(`/v1/watchlists/${w.id}/grants`).set('Authorization', keys.fiuEnroller).expect(200)).body.items;
-    expect(grants.map((x: { revokedAt: string | null }) => x.revokedAt !== null)).toEqual([true, false]);
+    expect(grants.map((x: { state: string }) => x.state)).toEqual(['revoked', 'declined']);
     const events = (await api().get('/v1/audit/events?limit=1000').set('Authorization', keys.auditor).expect(200)).body.items
-      .filter((e: { payload: { watchlistId?: string } }) => e.payload.watchlistId === w.id).map((e: { type: string }) => e.type);
-    expect(events.filter((e: string) => e.startsWith('watchlist.'))).toEqual(['watchlist.created', 'watchlist.granted', 'watchlist.grant_revoked', 'watchlist.granted']);
+      .filter((e: { payload: { watchlistId?: string } }) => e.payload.watchlistId === w.id);
+    expect(events.map((e: { type: string }) => e.type).filter((e: string) => e.startsWith('watchlist.'))).toEqual([
+      'watchlist.created', 'watchlist.granted', 'watchlist.grant_accepted', 'watchlist.grant_revoked', 'watchlist.granted', 'watchlist.grant_declined',
+    ]);
+    const answered = events.filter((e: { type: string }) => e.type === 'watchlist.grant_accepted' || e.type === 'watchlist.grant_declined');
+    expect(answered.map((e: { actor: { organization: string }; payload: { stateBefore: string; owner: string } }) => [e.actor.organization, e.payload.owner, e.payload.stateBefore])).toEqual([
+      ['bank-a', 'fiu', 'pending'],
+      ['bank-a', 'fiu', 'pending'],
+    ]);
+  });
+
+  it('keeps a grant to an organization no key belongs to pending: nobody here can accept it, not even an admin of *', async () => {
+    const w = await createWatchlist('offered-to-nobody');
+    const g = (await api().post(`/v1/watchlists/${w.id}/grants`).set('Authorization', keys.fiuAdmin).send({ organization: 'no-such-org', access: 'search' }).expect(201)).body;
+    expect(g.state).toBe('pending');
+    const star = (await svc.key(['admin'], '*')).auth;
+    expect((await api().post(`/v1/grants/${g.id}/accept`).set('Authorization', star)).status).toBe(404);
+    expect((await api().get('/v1/grants').set('Authorization', star).expect(200)).body.items).toEqual([]);
+    expect((await api().get(`/v1/watchlists/${w.id}/grants`).set('Authorization', keys.fiuAdmin).expect(200)).body.items).toEqual([expect.objectContaining({ id: g.id, state: 'pending' })]);
+    // The owner can withdraw the offer like any grant.
+    expect((await api().delete(`/v1/watchlists/${w.id}/grants/${g.id}`).set('Authorization', keys.fiuAdmin).expect(200)).body.state).toBe('revoked');
   });
 
   it('writes no notice when the search that would have caused it fails', async () => {
     const w = await createWatchlist('atomic');
-    await svc.watchlists.grant({ keyId: 'k', roles: ['admin'], organization: 'fiu' }, w.id, { organization: 'bank-a', access: 'search' });
+    await svc.grant('fiu', w.id, { organization: 'bank-a', access: 'search' });
     const photo = await seededPng(777);
     const s = await createSubject('atomic');
     await api().post(`/v1/subjects/${s.id}/faces`).set('Authorization', keys.fiuEnroller).attach('image', photo, 'f.png').expect(201);
@@ -115,10 +157,10 @@ describe.each(backends())('watchlist sharing on $name', (backend) => {
     const verify = () => api().post('/v1/verify').set('Authorization', keys.bankSearcher).attach('image', photo, 'p.png').field('subjectId', s.id).field('purpose', 'KYC').field('caseRef', 'V-1');
     expect((await verify()).status).toBe(404);
     const owner = { keyId: 'k', roles: ['admin' as const], organization: 'fiu' };
-    const screen = await svc.watchlists.grant(owner, w.id, { organization: 'bank-a', access: 'screen' });
+    const screen = await svc.grant('fiu', w.id, { organization: 'bank-a', access: 'screen' });
     expect((await verify()).status).toBe(403);
     await svc.watchlists.revoke(owner, w.id, screen.id);
-    await svc.watchlists.grant(owner, w.id, { organization: 'bank-a', access: 'search' });
+    await svc.grant('fiu', w.id, { organization: 'bank-a', access: 'search' });
     const ok = await verify().expect(200);
     expect(ok.body).toMatchObject({ subjectId: s.id, match: true });
     const notices = (await api().get('/v1/notifications?limit=200').set('Authorization', keys.fiuAdmin).expect(200)).body.items;
@@ -161,7 +203,7 @@ describe.each(backends())('watchlist sharing on $name', (backend) => {
     beforeAll(async () => {
       hidden = (await createWatchlist('crowd-not-shared')).id;
       visible = (await createWatchlist('rare-shared')).id;
-      await svc.watchlists.grant({ keyId: 'k', roles: ['admin'], organization: 'fiu' }, visible, { organization: 'bank-a', access: 'screen' });
+      await svc.grant('fiu', visible, { organization: 'bank-a', access: 'screen' });
       const enrol = async (watchlist: string, v: number[]) => {
         const s = await svc.subjects.create({ keyId: 'k', roles: ['enroller'], organization: 'fiu' }, { displayName: 'x', category: 'fraud', watchlist, legalBasis: 'x', externalRef: null, caseRef: null, notes: null, reviewBy: null });
         await faces.insert(t.db, { id: randomUUID(), subjectId: s.id, modelId: MODEL, embedding: v, quality: { score: 0.9, issues: [], metrics: {} }, box: { x: 0, y: 0, width: 1, height: 1 }, source: null });

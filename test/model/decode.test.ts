@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
-import { decodeImage } from '../../src/infra/face/decode';
+import { decodeImage } from '../../src/platform/face/decode';
 import { sample } from '../helpers/fixtures';
 import { declaredHugePng, withExifOrientation } from '../helpers/images';
 

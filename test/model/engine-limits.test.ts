@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import request from 'supertest';
-import { createFaceEngine } from '../../src/infra/face/face-engine';
+import { createFaceEngine } from '../../src/platform/face/face-engine';
 import { startService } from '../helpers/app';
 import { backends, type TestDb } from '../helpers/databases';
 import { sample } from '../helpers/fixtures';

@@ -2,16 +2,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { calibrationFile } from '../../src/infra/calibration.store';
-import { createInProcessFaceEngine } from '../../src/infra/face/face-engine';
-import { MODELS_DIR, PACKAGE_DIRS, readManifest, type ModelManifest } from '../../src/infra/face/model-manifest';
+import { calibrationFile } from '../../src/platform/face/calibration.store';
+import { createInProcessFaceEngine } from '../../src/platform/face/face-engine';
+import { MODELS_DIR, netDir, readManifest, type ModelManifest } from '../../src/platform/face/model-manifest';
 import { startService } from '../helpers/app';
 import { backends } from '../helpers/databases';
 import { sample } from '../helpers/fixtures';
 import { cropFace } from '../helpers/images';
 
 /**
- * "Bring your own model" (README): a deployment's own ONNX files and manifest in FACE_MODELS_DIR, under its own model id.
+ * "Bring your own model" (docs/models.md): a deployment's own ONNX files and manifest in FACE_MODELS_DIR, under its own model id.
  * Here the deployment's "own" model is a copy of the shipped ONNX files, so its templates must equal the shipped model's.
  */
 const SHIPPED = 'ultraface-mfn512@fp0.0.1';
@@ -29,7 +29,7 @@ function ownModelsDir(): string {
     models: shipped.models.map((net) => {
       const file = net.files[0]!;
       const copy = `weights/${path.basename(file.path)}`;
-      fs.copyFileSync(path.join(PACKAGE_DIRS.faceplugin(), file.path), path.join(dir, copy));
+      fs.copyFileSync(path.join(netDir(shipped, net), file.path), path.join(dir, copy));
       return { ...net, source: 'manifest-dir', files: [{ path: copy, sha256: file.sha256 }] };
     }),
   };

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
-import { createInProcessFaceEngine } from '../../src/infra/face/face-engine';
-import { readManifest } from '../../src/infra/face/model-manifest';
+import { createInProcessFaceEngine } from '../../src/platform/face/face-engine';
+import { readManifest } from '../../src/platform/face/model-manifest';
 import {
   assessQuality,
   estimatePose,
@@ -10,7 +10,7 @@ import {
   ramp,
   type Point,
   type QualityMeasures,
-} from '../../src/infra/face/quality';
+} from '../../src/platform/face/quality';
 import { sample } from '../helpers/fixtures';
 import { cropFace } from '../helpers/images';
 
@@ -63,6 +63,17 @@ describe('quality rules', () => {
     expect(rolled.rollDeg).toBeCloseTo(22.9, 0);
     expect(Math.abs(rolled.pitchDeg)).toBeLessThan(2);
     expect(estimatePose(face(0, 12)).interEyePx).toBe(12);
+  });
+
+  it('estimates the same pose from a detector’s five points (eyes, nose tip, mouth corners) as from 68', () => {
+    for (const shift of [0, 15, 30]) {
+      const lm = face(shift);
+      const five: Point[] = [lm[36]!, lm[42]!, lm[30]!, { x: 80, y: 160 }, { x: 120, y: 160 }];
+      const [a, b] = [estimatePose(lm), estimatePose(five)];
+      expect(b.yawDeg).toBeCloseTo(a.yawDeg, 6);
+      expect(b.pitchDeg).toBeCloseTo(a.pitchDeg, 6);
+      expect(b.interEyePx).toBe(a.interEyePx);
+    }
   });
 
   it('measures sharpness as Laplacian variance: zero on a flat image, high on a checkerboard', () => {

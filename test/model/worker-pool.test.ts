@@ -1,4 +1,4 @@
-import { createFaceEngine, createInProcessFaceEngine } from '../../src/infra/face/face-engine';
+import { createFaceEngine, createInProcessFaceEngine } from '../../src/platform/face/face-engine';
 import { sample } from '../helpers/fixtures';
 
 /** The worker-pool engine: same answers as in-process analysis, bounded admission with 503 + Retry-After. */

@@ -1,6 +1,6 @@
-import { buildCalibrationTable, createCalibration } from '../../src/domain/calibration';
-import { createCalibrationStore } from '../../src/infra/calibration.store';
-import { readManifest } from '../../src/infra/face/model-manifest';
+import { buildCalibrationTable, createCalibration } from '../../src/shared/calibration';
+import { createCalibrationStore } from '../../src/platform/face/calibration.store';
+import { readManifest } from '../../src/platform/face/model-manifest';
 
 /** Deterministic "impostor scores": a smooth spread in (0.3, 0.9). */
 function impostors(n: number): number[] {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config';
-import { cpuBudget } from '../../src/infra/cpu-budget';
+import { cpuBudget } from '../../src/platform/face/cpu-budget';
 
 /** A fake cgroup file system: `files` relative to the cgroup root, plus the process's /proc/self/cgroup text. */
 const made: string[] = [];

@@ -1,4 +1,4 @@
-import { finishDescriptor } from '../../src/infra/face/descriptor';
+import { finishDescriptor } from '../../src/platform/face/descriptor';
 
 const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
 

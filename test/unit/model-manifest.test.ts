@@ -10,8 +10,8 @@ import {
   readVerifiedOnnx,
   readVerifiedWeights,
   weightsSha256,
-} from '../../src/infra/face/model-manifest';
-import { calibrationFile } from '../../src/infra/calibration.store';
+} from '../../src/platform/face/model-manifest';
+import { calibrationFile } from '../../src/platform/face/calibration.store';
 
 describe('model manifests', () => {
   it('ships the default model, and every shipped manifest verifies against the installed weight files and has a calibration table', () => {
@@ -20,7 +20,9 @@ describe('model manifests', () => {
     for (const m of all.values()) {
       if (m.runtime === 'onnx') {
         const nets = readVerifiedOnnx(m);
-        expect(nets.map((n) => [n.net.role, n.net.onnx!.format])).toEqual([['detector', 'ultraface'], ['landmarks', 'landmarks68'], ['embedder', 'embedding']]);
+        // A detector with its own five landmarks (YuNet) needs no landmark net.
+        const layout = nets[0]!.net.onnx!.format === 'yunet' ? [['detector', 'yunet'], ['embedder', 'embedding']] : [['detector', 'ultraface'], ['landmarks', 'landmarks68'], ['embedder', 'embedding']];
+        expect(nets.map((n) => [n.net.role, n.net.onnx!.format])).toEqual(layout);
         expect(m.licence).toBeDefined();
       } else {
         const nets = readVerifiedWeights(m);

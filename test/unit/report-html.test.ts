@@ -1,7 +1,8 @@
-import { buildReport } from '../../src/domain/report';
-import { esc, renderReportHtml } from '../../src/domain/report-html';
-import { withReviewState } from '../../src/domain/review-state';
-import { storedSearchResult, withNames, type ShownRecord } from '../../src/domain/search-result';
+import { buildReport } from '../../src/modules/oversight/report.service';
+import { renderReportHtml } from '../../src/modules/oversight/report-html';
+import { esc } from '../../src/shared/html';
+import { withReviewState } from '../../src/modules/search/search-view';
+import { storedSearchResult, withNames, type ShownRecord } from '../../src/modules/search/search.model';
 
 const evil = `<script>alert("x")</script>&'\``;
 
@@ -49,6 +50,22 @@ describe('case-file report', () => {
     expect(html).toMatch(/<td>Nose<\/td><td>different<\/td>/);
     expect(html).toMatch(/<td>Ears<\/td><td>not visible<\/td>/);
     expect(html).not.toMatch(/[{[]&#34;/); // no JSON.stringify output in any cell
+  });
+
+  it('reads in Spanish when asked: faces from 1, scores as "1 de cada N" with their band, dates through Intl, codes unchanged', () => {
+    const scale = { strong: 1e-4, possible: 1e-3, screeningTargetFmr: 1e-3, verifyTargetFmr: 1e-4, floor: null };
+    const html = renderReportHtml(buildReport(record(), [], { keyId: 'k3', roles: ['auditor'], organization: '*' }, new Date(0)), undefined, { locale: 'es-MX', scale, probeMinQuality: 0.5 });
+    expect(html).toContain('<html lang="es-MX">');
+    expect(html).toContain('Expediente de FaceMatch');
+    expect(html).toContain('Rostro de consulta 1');
+    expect(html).not.toContain('Rostro de consulta 0');
+    expect(html).toContain('aprox. 1 de cada 10,000</strong>, coincidencia fuerte');
+    expect(html).toContain('descartado');
+    expect(html).toMatch(/1 ene 2026, 12:00:00\sa\.\s?m\.\sUTC/);
+    expect(html).toContain('Calidad: buena');
+    const english = renderReportHtml(buildReport(record(), [], { keyId: 'k3', roles: ['auditor'], organization: '*' }, new Date(0)), undefined, { locale: 'en', scale, probeMinQuality: 0.5 });
+    expect(english).toContain('Probe face 1');
+    expect(english).toContain('about 1 in 10,000</strong>, strong match');
   });
 
   it('escapes quotes and backticks as well as angle brackets', () => {

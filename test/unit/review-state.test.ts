@@ -1,5 +1,6 @@
-import { blindFor, reviewState, withReviewState, type ReviewDecision } from '../../src/domain/review-state';
-import { shownSearchResult, withNames } from '../../src/domain/search-result';
+import { reviewState, type ReviewDecision } from '../../src/modules/review/review.model';
+import { blindFor, withReviewState } from '../../src/modules/search/search-view';
+import { shownSearchResult, withNames } from '../../src/modules/search/search.model';
 
 const d = (decision: ReviewDecision, keyId: string) => ({ decision, keyId });
 
@@ -20,10 +21,17 @@ describe('reviewState (four-eyes rule)', () => {
     expect(reviewState([d('confirmed', 'a'), d('confirmed', 'a')])).toMatchObject({ state: 'awaiting_second_confirmation', confirmations: 1 });
   });
 
-  it('is rejected by a single rejection, whatever else was decided', () => {
+  it('is rejected when more people rejected than confirmed: a first rejection closes a candidate nobody confirmed', () => {
     expect(reviewState([d('rejected', 'c')]).state).toBe('rejected');
-    expect(reviewState([d('confirmed', 'a'), d('confirmed', 'b'), d('rejected', 'c')])).toMatchObject({ state: 'rejected', confirmations: 2, rejections: 1 });
     expect(reviewState([d('inconclusive', 'a'), d('rejected', 'b')]).state).toBe('rejected');
+    expect(reviewState([d('confirmed', 'a'), d('rejected', 'b'), d('rejected', 'c')])).toMatchObject({ state: 'rejected', confirmations: 1, rejections: 2 });
+  });
+
+  it('is disputed while as many people rejected as confirmed; a further reviewer decides it by the majority', () => {
+    expect(reviewState([d('confirmed', 'a'), d('rejected', 'b')])).toMatchObject({ state: 'disputed', confirmations: 1, rejections: 1 });
+    expect(reviewState([d('confirmed', 'a'), d('rejected', 'b'), d('confirmed', 'c')])).toMatchObject({ state: 'confirmed', confirmations: 2, rejections: 1 });
+    expect(reviewState([d('confirmed', 'a'), d('rejected', 'b'), d('confirmed', 'c'), d('rejected', 'e')]).state).toBe('disputed');
+    expect(reviewState([d('confirmed', 'a'), d('rejected', 'b'), d('inconclusive', 'c')]).state).toBe('disputed');
   });
 
   it('is inconclusive when only inconclusive decisions exist', () => {

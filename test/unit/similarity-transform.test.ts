@@ -1,5 +1,5 @@
-import { warpAffine } from '../../src/infra/face/image-ops';
-import { alignmentWarp, ARCFACE_112, fitSimilarity, fivePoints } from '../../src/infra/face/similarity-transform';
+import { warpAffine } from '../../src/platform/face/image-ops';
+import { alignmentWarp, ARCFACE_112, fitSimilarity, fivePoints } from '../../src/platform/face/similarity-transform';
 
 const apply = (m: readonly number[], p: { x: number; y: number }) => ({ x: m[0]! * p.x + m[1]! * p.y + m[2]!, y: m[3]! * p.x + m[4]! * p.y + m[5]! });
 
@@ -28,6 +28,8 @@ describe('5-point similarity alignment', () => {
   it('takes eye centres, nose tip and mouth corners from the 68-point layout', () => {
     const lm = Array.from({ length: 68 }, (_, i) => ({ x: i, y: 2 * i }));
     expect(fivePoints(lm)).toEqual([{ x: 38.5, y: 77 }, { x: 44.5, y: 89 }, { x: 30, y: 60 }, { x: 48, y: 96 }, { x: 54, y: 108 }]);
+    // A detector's own five points are already in this order.
+    expect(fivePoints(fivePoints(lm))).toEqual(fivePoints(lm));
   });
 
   it('warps with bilinear sampling and fills outside the image', () => {
