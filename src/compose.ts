@@ -260,6 +260,7 @@ export async function compose(opts: ComposeOptions) {
     searches,
     audit,
     keys: keyRepo,
+    subjects: subjectRepo,
     scores: {
       screeningTargetFmr: config.matching.screeningTargetFmr,
       verifyTargetFmr: config.matching.verifyTargetFmr,

@@ -64,6 +64,10 @@ describe.each(backends())('grants, blind readers and read audit on $name', (back
     const cropRead = (await get(star0, `/v1/audit/events?type=read.candidate_face&searchId=${answer.searchId}`).expect(200)).body.items;
     expect(cropRead).toEqual([expect.objectContaining({ actor: expect.objectContaining({ organization: 'bank-g' }), subjectIds: [subjectId], payload: expect.objectContaining({ owners: ['fiu'], watchlistIds: [ml], faceId }) })]);
     expect((await get(reviewer, '/v1/reviews/queue').expect(200)).body.items[0].candidate.displayName).toBe(NAME);
+    // So does bank-g's case file of that search: both organizations are owners of what it shows.
+    await get(searcher, `/v1/searches/${answer.searchId}/report`).expect(200);
+    const caseFile = (await get(star0, `/v1/audit/events?type=read.case_file&searchId=${answer.searchId}`).expect(200)).body.items;
+    expect(caseFile).toEqual([expect.objectContaining({ actor: expect.objectContaining({ organization: 'bank-g' }), subjectIds: [subjectId], payload: { format: 'json', owners: ['bank-g', 'fiu'], candidates: answer.faces[0].candidates.length } })]);
 
     await request(svc.app).delete(`/v1/watchlists/${ml}/grants/${grant.id}`).set('Authorization', await auth(['admin'], 'fiu')).expect(200);
     await request(svc.app).patch(`/v1/subjects/${subjectId}`).set('Authorization', await auth(['enroller'], 'fiu')).send({ displayName: 'Renamed M' }).expect(200);

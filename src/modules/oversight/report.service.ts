@@ -69,7 +69,12 @@ export interface ReportScores {
   calibrationFloor(modelId: string): number | null;
 }
 
-export function createReportService(d: { db: Db; searches: SearchReader; audit: AuditLog; keys: KeyDirectory; images?: ReportImages; scores?: ReportScores; clock?: () => Date }) {
+/** Whose subjects a case file shows: each candidate's owner organization (an erased subject has none left). */
+export interface SubjectOwners {
+  names(db: Db, ids: string[]): Promise<Map<string, { organization: string }>>;
+}
+
+export function createReportService(d: { db: Db; searches: SearchReader; audit: AuditLog; keys: KeyDirectory; subjects: SubjectOwners; images?: ReportImages; scores?: ReportScores; clock?: () => Date }) {
   const now = d.clock ?? (() => new Date());
   const build = async (p: Principal, searchId: string): Promise<CaseReport> => {
     const rec = await d.searches.get(p, searchId);
@@ -78,17 +83,19 @@ export function createReportService(d: { db: Db; searches: SearchReader; audit: 
     const searcher = await d.keys.findById(d.db, rec.keyId);
     return { ...r, search: { ...r.search, holder: searcher?.holder ?? null }, generatedBy: { ...r.generatedBy, holder: p.holder ?? null } };
   };
-  /** One `read.case_file` event per case file generated (who, which search, whose candidates; no names). */
-  const audited = (p: Principal, r: CaseReport, format: 'json' | 'html') =>
-    d.db.transaction((tx) =>
-      d.audit.append(tx, {
-        type: 'read.case_file',
-        actor: actorOf(p),
-        searchId: r.search.searchId,
-        subjectIds: [...new Set(r.candidates.map((c) => c.subjectId))],
-        payload: { format, owners: [r.search.organization], candidates: r.candidates.length },
-      }, now()),
+  /**
+   * One `read.case_file` event per case file generated (who, which search, whose candidates; no names). `owners`, as for
+   * `read.search`: the search's organization and the organizations owning its candidates, so an owner's auditor finds the
+   * case files a grantee made of its subjects.
+   */
+  const audited = async (p: Principal, r: CaseReport, format: 'json' | 'html') => {
+    const subjectIds = [...new Set(r.candidates.map((c) => c.subjectId))];
+    const names = await d.subjects.names(d.db, subjectIds);
+    const owners = [...new Set([r.search.organization, ...[...names.values()].map((n) => n.organization)])].sort();
+    await d.db.transaction((tx) =>
+      d.audit.append(tx, { type: 'read.case_file', actor: actorOf(p), searchId: r.search.searchId, subjectIds, payload: { format, owners, candidates: r.candidates.length } }, now()),
     );
+  };
   return {
     /** Same visibility as GET /v1/searches/:id (foreign organization → 404; a reviewer gets the blind view). Audited. */
     async report(p: Principal, searchId: string): Promise<CaseReport> {
