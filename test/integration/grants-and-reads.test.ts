@@ -184,5 +184,9 @@ describe.each(backends())('grants, blind readers and read audit on $name', (back
     // A window that ends before the reads counts none of them.
     const empty = (await get(star, '/v1/audit/reads?to=2000-01-01').expect(200)).body;
     expect(empty).toEqual({ from: null, to: '2000-01-01T00:00:00.000Z', byReader: [], byOwner: [] });
+    // Those reads are oversight's record: a case file made after them lists none of them.
+    const caseFile = (await get(searcher, `/v1/searches/${s.searchId}/report`).expect(200)).body;
+    expect(caseFile.audit.events.map((e: { type: string }) => e.type)).toContain('search.run');
+    expect(caseFile.audit.events.filter((e: { type: string }) => e.type.startsWith('read.'))).toEqual([]);
   });
 });

@@ -78,7 +78,9 @@ export function createReportService(d: { db: Db; searches: SearchReader; audit: 
   const now = d.clock ?? (() => new Date());
   const build = async (p: Principal, searchId: string): Promise<CaseReport> => {
     const rec = await d.searches.get(p, searchId);
-    const events = withoutHiddenDecisions(rec, await d.audit.list(d.db, { searchId, limit: 10_000 }));
+    // The case file tells what was done with the search (the search, its reviews, its notices), not who has read it since:
+    // read.* events are oversight's record (GET /v1/audit/events, /v1/audit/reads), not the searcher's to see.
+    const events = withoutHiddenDecisions(rec, (await d.audit.list(d.db, { searchId, limit: 10_000 })).filter((e) => !e.type.startsWith('read.')));
     const r = buildReport(rec, events, p, now());
     const searcher = await d.keys.findById(d.db, rec.keyId);
     return { ...r, search: { ...r.search, holder: searcher?.holder ?? null }, generatedBy: { ...r.generatedBy, holder: p.holder ?? null } };
