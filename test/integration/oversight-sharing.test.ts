@@ -15,6 +15,7 @@ describe.each(backends())('oversight of shared watchlists on $name', (backend) =
   let ml: string;
   let grantA: string;
   let grantC: string;
+  let grantD: string;
 
   beforeAll(async () => {
     t = await backend.open();
@@ -25,6 +26,8 @@ describe.each(backends())('oversight of shared watchlists on $name', (backend) =
     await svc.watchlist('fiu', 'unshared');
     grantA = (await svc.grant('fiu', ml, { organization: 'bank-a', access: 'screen' })).id;
     grantC = (await svc.grant('fiu', ml, { organization: 'bank-c', access: 'search' })).id;
+    // An offer bank-d never accepted: listed with its state, and it gave bank-d nothing.
+    grantD = (await svc.watchlists.grant(fiu, ml, { organization: 'bank-d', access: 'search' })).id;
     const photo = await seededPng(11);
     const enroller = (await svc.key(['enroller'], 'fiu')).auth;
     const s = (await request(svc.app).post('/v1/subjects').set('Authorization', enroller).send({ displayName: 'X', category: 'fraud', watchlist: 'ml', legalBasis: 'x' }).expect(201)).body;
@@ -37,6 +40,7 @@ describe.each(backends())('oversight of shared watchlists on $name', (backend) =
     await search('bank-a', 'screening', await seededPng(12)); // a miss
     const hitC = await search('bank-c', 'investigative', photo);
     await search('bank-b', 'screening', photo); // no grant: not in scope
+    await search('bank-d', 'investigative', photo); // a pending grant: not in scope either
     for (let i = 0; i < 2; i++) {
       await request(svc.app).post(`/v1/searches/${hitA.searchId}/reviews`).set('Authorization', (await svc.key(['reviewer'], 'bank-a')).auth)
         .send({ faceIndex: 0, subjectId: s.id, decision: 'confirmed', rationale: 'same person' }).expect(201);
@@ -69,9 +73,11 @@ describe.each(backends())('oversight of shared watchlists on $name', (backend) =
         ],
       });
       expect(st.watchlists.find((x: { name: string }) => x.name === 'unshared')).toMatchObject({ searches: 0, candidates: 0, hits: 0, byOrganization: [] });
+      const answered = { acceptedAt: expect.any(String), declinedAt: null, revokedAt: null };
       expect(st.grants).toEqual([
-        { grantId: grantA, watchlistId: ml, organization: 'bank-a', access: 'screen', expiresAt: null, revokedAt: null, searches: 2, candidates: 1, confirmed: 1, hits: 1 },
-        { grantId: grantC, watchlistId: ml, organization: 'bank-c', access: 'search', expiresAt: null, revokedAt: null, searches: 1, candidates: 1, confirmed: 0, hits: 1 },
+        { grantId: grantA, watchlistId: ml, organization: 'bank-a', access: 'screen', state: 'active', expiresAt: null, ...answered, searches: 2, candidates: 1, confirmed: 1, hits: 1 },
+        { grantId: grantC, watchlistId: ml, organization: 'bank-c', access: 'search', state: 'active', expiresAt: null, ...answered, searches: 1, candidates: 1, confirmed: 0, hits: 1 },
+        { grantId: grantD, watchlistId: ml, organization: 'bank-d', access: 'search', state: 'pending', expiresAt: null, acceptedAt: null, declinedAt: null, revokedAt: null, searches: 0, candidates: 0, confirmed: 0, hits: 0 },
       ]);
     }
   });

@@ -2,6 +2,7 @@ import type { Queryable } from '../../shared/db';
 import { FOUR_EYES_SQL } from '../review/review.model';
 import { CANDIDATE_ROWS, FACE_INDEX, HAS_CANDIDATES, HUMAN_REVIEW_REQUIRED, SUBJECT_ID, WATCHLIST_ID } from '../search/search.model';
 import type { StatsWindow } from './oversight.model';
+import { grantState } from '../watchlist/watchlist.model';
 
 // $1 from, $2 to, $3 organization: the window every statistic below is cut by (search.created_at in [from, to)).
 const WINDOW = `($1::timestamptz IS NULL OR s.created_at >= $1) AND ($2::timestamptz IS NULL OR s.created_at < $2)
@@ -182,15 +183,15 @@ export function createStatsRepo() {
 /**
  * Per-watchlist and per-grant figures for the watchlists an organization owns (`null`: every watchlist): searches by each
  * organization whose scope included the watchlist, candidates returned, confirmed (four-eyes) and hit notices; each grant
- * with its grantee's share of those figures.
+ * with its state (pending, active, declined, revoked), when it was answered, and its grantee's share of those figures.
  */
 async function sharingStats(db: Queryable, w: StatsWindow) {
   const p = [w.from ?? null, w.to ?? null, w.organization];
   const [lists, rows, grants] = await Promise.all([
     db.query<{ id: string; name: string; organization: string }>(`${OWNED('$1')} ORDER BY w.organization, w.name`, [w.organization]),
     db.query<{ watchlist_id: string; organization: string; searches: number; candidates: number; confirmed: number; hits: number }>(SHARING, p),
-    db.query<{ id: string; watchlist_id: string; organization: string; access: string; expires_at: Date | null; revoked_at: Date | null }>(
-      `SELECT g.id, g.watchlist_id, g.organization, g.access, g.expires_at, g.revoked_at FROM watchlist_grant g
+    db.query<{ id: string; watchlist_id: string; organization: string; access: string; expires_at: Date | null; accepted_at: Date | null; declined_at: Date | null; revoked_at: Date | null }>(
+      `SELECT g.id, g.watchlist_id, g.organization, g.access, g.expires_at, g.accepted_at, g.declined_at, g.revoked_at FROM watchlist_grant g
         WHERE g.watchlist_id IN (SELECT id FROM (${OWNED('$1')}) w)
           AND ($2::timestamptz IS NULL OR g.created_at < $2)
         ORDER BY g.created_at, g.id`,
@@ -218,7 +219,13 @@ async function sharingStats(db: Queryable, w: StatsWindow) {
     })),
     grants: grants.rows.map((g) => {
       const { searches, candidates, confirmed, hits } = sum(of(g.watchlist_id, g.organization));
-      return { grantId: g.id, watchlistId: g.watchlist_id, organization: g.organization, access: g.access, expiresAt: iso(g.expires_at), revokedAt: iso(g.revoked_at), searches, candidates, confirmed, hits };
+      // Its state now: a pending offer or a declined one gave the grantee nothing.
+      const state = grantState({ acceptedAt: g.accepted_at, declinedAt: g.declined_at, revokedAt: g.revoked_at });
+      return {
+        grantId: g.id, watchlistId: g.watchlist_id, organization: g.organization, access: g.access, state,
+        expiresAt: iso(g.expires_at), acceptedAt: iso(g.accepted_at), declinedAt: iso(g.declined_at), revokedAt: iso(g.revoked_at),
+        searches, candidates, confirmed, hits,
+      };
     }),
   };
 }

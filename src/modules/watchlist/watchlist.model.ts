@@ -32,6 +32,11 @@ export interface Watchlist {
  */
 export type GrantState = 'pending' | 'active' | 'declined' | 'revoked';
 
+/** A grant's state from when it was answered and ended (the columns of watchlist_grant): the one rule, for every reader. */
+export function grantState(g: { acceptedAt: Date | null; declinedAt: Date | null; revokedAt: Date | null }): GrantState {
+  return g.revokedAt ? 'revoked' : g.declinedAt ? 'declined' : g.acceptedAt ? 'active' : 'pending';
+}
+
 export interface Grant {
   id: string;
   watchlistId: string;

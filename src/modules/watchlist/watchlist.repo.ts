@@ -1,6 +1,6 @@
 import type { Queryable } from '../../shared/db';
 import type { AcceptQualityPolicy, Access, Grant, GrantAccess, GrantState, ReceivedGrant, Watchlist, WatchlistFields } from './watchlist.model';
-import { accessSql } from './watchlist.model';
+import { accessSql, grantState } from './watchlist.model';
 
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -44,7 +44,7 @@ interface GrantRow {
   revoked_at: Date | null;
 }
 
-const stateOf = (r: GrantRow): GrantState => (r.revoked_at ? 'revoked' : r.declined_at ? 'declined' : r.accepted_at ? 'active' : 'pending');
+const stateOf = (r: GrantRow): GrantState => grantState({ acceptedAt: r.accepted_at, declinedAt: r.declined_at, revokedAt: r.revoked_at });
 
 const toGrant = (r: GrantRow): Grant => ({
   id: r.id,
