@@ -18,7 +18,8 @@
 --  * reference (on every node): subject, watchlist, watchlist_grant and the federation partner tables: the kNN's scope
 --    filter and its join read them on every shard. subject is the largest (≈ 200 bytes a row).
 --  * local, on the coordinator: the audit chain (one sequence, one append lock), search and everything keyed by it
---    (review, probe_face_image, hit_notice, webhook_*, federation_request, screening_job and its items: the job queue),
+--    (review, probe_face_image, hit_notice, webhook_*, federation_request, screening_job and its items: the job queue,
+--    audit_text: the free text beside the chain),
 --    keys, rate buckets, policies, bookkeeping.
 --
 -- Caveat for searches (src/modules/search/search.service.ts): Citus has no distributed snapshot. A search's REPEATABLE READ

@@ -28,6 +28,8 @@ const LOCAL = [
   'audit_event', 'audit_anchor', 'search', 'review', 'probe_face_image', 'hit_notice', 'webhook', 'webhook_delivery', 'webhook_attempt',
   'rate_bucket', 'api_key', 'purpose_policy', 'federation_nonce', 'federation_request', 'schema_migration', 'face_template_count',
   'screening_job', 'screening_job_item',
+  // The free text of audit events (migration 0130), keyed by the chain's seq: beside audit_event, on the coordinator.
+  'audit_text',
 ];
 
 /** Known exceptions: each is resolved by deploy/citus/distribute.sql (the string it must contain). */
