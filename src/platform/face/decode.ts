@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { sniffImageType } from '../../shared/image-format';
+import { isSrgbProfile } from './icc';
 import { ImageTooLargeError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../shared/errors';
 
 /** Raw, tightly packed 8-bit sRGB pixels, row-major, 3 bytes per pixel (what the face models consume). */
@@ -45,7 +46,8 @@ const WHITE = { r: 255, g: 255, b: 255 };
  *   `limitInputPixels` is passed as well, so libvips itself enforces the same bound.
  * - Animated WebP: only the first frame is used (sharp's default `pages: 1`). A probe is a still photo; picking "the best
  *   frame" would make the result depend on content the reviewer never sees in the stored image.
- * - EXIF orientation is applied (`rotate()`), colour is converted to sRGB, 8 bits per channel, alpha is flattened onto white.
+ * - EXIF orientation is applied (`rotate()`), colour is converted to sRGB through the embedded ICC profile (skipped when that
+ *   profile is sRGB itself: icc.ts), 8 bits per channel, alpha is flattened onto white.
  * - Corrupt or truncated data is 415 (`failOn: 'truncated'` rejects truncation but tolerates benign encoder warnings).
  */
 export async function decodeImage(buf: Buffer, limits: DecodeLimits): Promise<DecodedImage> {
@@ -53,7 +55,6 @@ export async function decodeImage(buf: Buffer, limits: DecodeLimits): Promise<De
   const sniffed = sniffImageType(buf);
   if (!sniffed) throw new UnsupportedMediaTypeError();
   const sha256 = createHash('sha256').update(buf).digest('hex');
-  const input = () => sharp(buf, { limitInputPixels: limits.maxPixels, failOn: 'truncated', pages: 1 });
 
   let meta: Metadata;
   try {
@@ -71,6 +72,8 @@ export async function decodeImage(buf: Buffer, limits: DecodeLimits): Promise<De
   const swap = (meta.orientation ?? 1) >= 5;
   const originalWidth = swap ? declaredHeight : meta.width;
   const originalHeight = swap ? meta.width : declaredHeight;
+  // An embedded sRGB profile makes the colour conversion the identity: skipped (icc.ts), other profiles are converted.
+  const input = () => sharp(buf, { limitInputPixels: limits.maxPixels, failOn: 'truncated', pages: 1, ignoreIcc: isSrgbProfile(meta.icc) });
   const budget = limits.maxAnalysisPixels ?? DEFAULT_MAX_ANALYSIS_PIXELS;
   const shrink = Math.min(1, Math.sqrt(budget / (originalWidth * originalHeight)));
   let out: { data: Buffer; info: OutputInfo };
