@@ -416,7 +416,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       migrateOnStart: e.MIGRATE_ON_START === 'true',
       read: e.DATABASE_READ_URL ? { url: e.DATABASE_READ_URL, maxLagMs: e.DATABASE_READ_MAX_LAG_MS } : undefined,
     },
-    dataDir: path.resolve(e.DATA_DIR),
+    // `memory://` (an embedded database that lives in this process only) is not a path: kept as given.
+    dataDir: e.DATA_DIR.startsWith('memory://') ? e.DATA_DIR : path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     limits: { uploadBytes: e.MAX_UPLOAD_BYTES, imagePixels: e.MAX_IMAGE_PIXELS, ratePerMinute: e.RATE_LIMIT_PER_MINUTE, unauthenticatedPerMinute: e.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE, rateStore: e.RATE_LIMIT_STORE },
     face: {
