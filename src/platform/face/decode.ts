@@ -32,6 +32,8 @@ export interface DecodeLimits {
    * held and sent to a worker is at most 3 × this many bytes (default DEFAULT_MAX_ANALYSIS_PIXELS).
    */
   maxAnalysisPixels?: number;
+  /** Convert through an embedded sRGB profile too (the identity, slower: scripts/photo-stages.ts measures the difference). */
+  convertSrgbProfiles?: boolean;
 }
 
 /** 4096 x 4096: a 48 MB raw copy at most. A face small enough to vanish at this size has too few pixels to identify anyway. */
@@ -73,7 +75,7 @@ export async function decodeImage(buf: Buffer, limits: DecodeLimits): Promise<De
   const originalWidth = swap ? declaredHeight : meta.width;
   const originalHeight = swap ? meta.width : declaredHeight;
   // An embedded sRGB profile makes the colour conversion the identity: skipped (icc.ts), other profiles are converted.
-  const input = () => sharp(buf, { limitInputPixels: limits.maxPixels, failOn: 'truncated', pages: 1, ignoreIcc: isSrgbProfile(meta.icc) });
+  const input = () => sharp(buf, { limitInputPixels: limits.maxPixels, failOn: 'truncated', pages: 1, ignoreIcc: !limits.convertSrgbProfiles && isSrgbProfile(meta.icc) });
   const budget = limits.maxAnalysisPixels ?? DEFAULT_MAX_ANALYSIS_PIXELS;
   const shrink = Math.min(1, Math.sqrt(budget / (originalWidth * originalHeight)));
   let out: { data: Buffer; info: OutputInfo };
