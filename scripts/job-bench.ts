@@ -49,7 +49,10 @@ async function main() {
   };
   // A gallery: the first photo of people not among the probes' first ones, in a watchlist granted to the bank for screening.
   const wl = await system.watchlists.create({ keyId: 'owner', roles: ['admin'], organization: 'fiu' }, { name: 'bench', description: null, jurisdiction: 'EU', legalBasis: 'bench', retentionDays: null });
-  await system.watchlists.grant({ keyId: 'owner', roles: ['admin'], organization: 'fiu' }, wl.id, { organization: 'bank', access: 'screen' });
+  const offer = await system.watchlists.grant({ keyId: 'owner', roles: ['admin'], organization: 'fiu' }, wl.id, { organization: 'bank', access: 'screen' });
+  // A grant gives nothing until the receiving organization accepts it (migration 0140): unaccepted, every item would search an
+  // empty scope, cheaper than a real screening and never a hit.
+  await system.watchlists.answer({ keyId: 'bank-admin', roles: ['admin'], organization: 'bank' }, offer.id, 'accept');
   let enrolled = 0;
   for (const p of people.slice(-Number(values.gallery))) {
     const s = await call('POST', '/v1/subjects', enroller, { displayName: p, category: 'other', watchlist: 'bench', legalBasis: 'bench' });
@@ -90,8 +93,11 @@ async function main() {
   })}\n`);
   server.close();
   await system.close();
+  // A run whose gallery was out of the job's scope measured an empty kNN, not a screening: say so and fail.
+  if (j.items.withCandidates === 0) process.stderr.write('no item returned a candidate: the gallery was not in the job\'s scope, the rate above is not a screening rate\n');
   await db.close();
   fs.rmSync(jobDir, { recursive: true, force: true });
+  if (j.items.withCandidates === 0) process.exit(3);
 }
 
 main().catch((e) => {
