@@ -65,6 +65,9 @@ import { createJobFiles } from './modules/job/job-files';
 import { createJobService } from './modules/job/job.service';
 import { createJobWorker } from './modules/job/job.worker';
 import { jobsRouter } from './modules/job/job.routes';
+import { createReverseRepo } from './modules/reverse/reverse.repo';
+import { createReverseService } from './modules/reverse/reverse.service';
+import { reverseRouter } from './modules/reverse/reverse.routes';
 
 export interface ComposeOptions {
   config: Config;
@@ -103,6 +106,7 @@ export async function compose(opts: ComposeOptions) {
   let checkpointTimer: NodeJS.Timeout | null = null;
   let checkpointRun: Promise<void> | null = null;
   let retentionRun: Promise<void> | null = null;
+  let reverseTimer: NodeJS.Timeout | null = null;
   let draining = false;
 
   const audit = createAuditRepo();
@@ -147,6 +151,8 @@ export async function compose(opts: ComposeOptions) {
     db, subjects: subjectRepo, faces, audit, cipher, engine: requireEngine, access, reads: replicaReads,
     enrolRules: { minQuality: config.matching.enrolMinQuality, floorQuality: config.matching.enrolQualityFloor, dominantRatio: config.matching.enrolDominantRatio },
     redact: (tx, s, at) => redaction.redactForSubject(tx, s.id, namesSubject([s.displayName, s.externalRef]), at),
+    // Reverse screening (below): queued with each new template, run once the enrolment has committed.
+    onEnrolled: { enrolled: (tx, e) => reverse.hook.enrolled(tx, e), committed: () => reverse.hook.committed() },
   });
   const watchlists = createWatchlistService({ db, watchlists: watchlistRepo, audit, access, eraseSubject: (p, id) => subjects.erase(p, id) });
   const noticeRepo = createNoticeRepo();
@@ -213,6 +219,10 @@ export async function compose(opts: ComposeOptions) {
     // KNN_ON_REPLICA: the gallery snapshot of each search on the replica while it is usable (docs/SCALING.md "Read replicas").
     gallerySnapshot: router && config.knn.onReplica ? (fn) => router!.snapshot(fn) : undefined,
   });
+
+  // Reverse screening on enrolment (docs/sharing.md "Reverse screening"): new subjects of a granted watchlist screened against
+  // the receiving organization's customers watchlist, through the same search path.
+  const reverse = createReverseService({ db, repo: createReverseRepo(), audit, access, purposes, searches, notices, engine: requireEngine, topK: 5, logger, clock: opts.now });
 
   // Batch screening jobs (docs/batch-screening.md): each item runs through `searches.search`, the path of POST /v1/searches.
   const jobRepo = createJobRepo();
@@ -355,6 +365,7 @@ export async function compose(opts: ComposeOptions) {
       const uploadBytes = config.limits.uploadBytes;
       v1.use('/watchlists', watchlistsRouter(watchlists, openapi));
       v1.use('/grants', grantsRouter(watchlists, openapi));
+      v1.use('/grants', reverseRouter(reverse, openapi));
       const n = noticesRouter(notices, openapi);
       v1.use('/notifications', n.notifications);
       v1.use('/webhooks', n.webhooks);
@@ -393,6 +404,8 @@ export async function compose(opts: ComposeOptions) {
     notices,
     webhookWorker,
     jobs,
+    /** Reverse screening: `drain()` runs every owed screening now (tests, and startReverseScreening). */
+    reverse,
     /** The screening job runner: start() after the engine is up (serve.ts); close() stops it. */
     jobWorker,
     probeFaces,
@@ -469,6 +482,15 @@ export async function compose(opts: ComposeOptions) {
       }, config.checkpoints.intervalMs);
       checkpointTimer.unref();
     },
+    /**
+     * Owed reverse screenings (queued by enrolments whose run did not happen: a crash, a database outage) are run now and then
+     * every `intervalMs`; each enrolment also runs its own at once. Start after the engine is up. Stopped by close().
+     */
+    startReverseScreening(intervalMs = 60_000): Promise<void> {
+      reverseTimer = setInterval(() => void reverse.drain(), intervalMs);
+      reverseTimer.unref();
+      return reverse.drain();
+    },
     /** Shutdown has begun: /readyz answers 503 (check `serving`) and answers close their connections. */
     beginDrain() {
       draining = true;
@@ -479,8 +501,11 @@ export async function compose(opts: ComposeOptions) {
       retentionTimer = null;
       if (checkpointTimer) clearInterval(checkpointTimer);
       checkpointTimer = null;
+      if (reverseTimer) clearInterval(reverseTimer);
+      reverseTimer = null;
       await checkpointRun;
       await retentionRun;
+      await reverse.settled();
       // Items in progress finish (their searches commit) before the engine stops.
       await jobWorker.stop();
       await engine?.close();

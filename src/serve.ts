@@ -58,6 +58,7 @@ export async function serve(opts: { engineFactory?: () => Promise<FaceEngine> } 
   await system.startEngine();
   await system.jobWorker.start();
   void system.startRetentionJob();
+  void system.startReverseScreening();
   system.startCheckpointJob();
 
   // Shutdown, in the order a load balancer in front of several instances needs: /readyz turns 503 at once while requests are

@@ -54,6 +54,20 @@ const offerToBankA = async (c: Ctx) => {
   return (await c.svc.watchlists.grant(x, w.id, { organization: 'bank-a', access: 'search' })).id;
 };
 
+/** An accepted grant to `bank-a` of a new watchlist of `bank-x`, and a customers watchlist of `bank-a`: what reverse screening needs. */
+const acceptedToBankA = async (c: Ctx) => {
+  const grantId = await offerToBankA(c);
+  await c.svc.watchlists.answer(OWNER, grantId, 'accept');
+  const customers = await c.svc.watchlists.create(OWNER, { name: `clients-${randomUUID().slice(0, 8)}`, description: null, jurisdiction: 'EU', legalBasis: 'x', retentionDays: null, kind: 'customers' });
+  return { grantId, customers: customers.id };
+};
+/** …with reverse screening enabled on it by `bank-a`'s admin. */
+const reverseOnBankA = async (c: Ctx) => {
+  const r = await acceptedToBankA(c);
+  await c.svc.reverse.enable(OWNER, r.grantId, { customersWatchlist: r.customers, purpose: 'p', caseRef: 'c' });
+  return r.grantId;
+};
+
 /** The webhook URLs below are on loopback: reachable only with the test override. */
 const LOOPBACK_RECEIVERS = { OUTBOUND_ALLOW_HTTP: 'true', OUTBOUND_ALLOW_LOOPBACK_FOR_TESTS: 'true' };
 const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
@@ -105,6 +119,19 @@ const ROUTES: RouteCase[] = [
   { name: 'GET /v1/grants', roles: ['enroller', admin, 'auditor'], owner: 200, grantee: 200, stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/grants'), a) },
   { name: 'POST /v1/grants/:id/accept', roles: [admin], owner: 200, grantee: 404, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).post(`/v1/grants/${await offerToBankA(c)}/accept`), a) },
   { name: 'POST /v1/grants/:id/decline', roles: [admin], owner: 200, grantee: 404, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).post(`/v1/grants/${await offerToBankA(c)}/decline`), a) },
+  {
+    name: 'PUT /v1/grants/:id/reverse-screening',
+    roles: [admin],
+    owner: 200,
+    grantee: 404,
+    stranger: 404,
+    call: async (c, a) => {
+      const r = await acceptedToBankA(c);
+      return withAuth(request(c.svc.app).put(`/v1/grants/${r.grantId}/reverse-screening`), a).send({ customersWatchlist: r.customers, purpose: 'p', caseRef: 'c' });
+    },
+  },
+  { name: 'GET /v1/grants/:id/reverse-screening', roles: ['enroller', admin, 'auditor'], owner: 200, grantee: 404, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).get(`/v1/grants/${await reverseOnBankA(c)}/reverse-screening`), a) },
+  { name: 'DELETE /v1/grants/:id/reverse-screening', roles: [admin], owner: 200, grantee: 404, stranger: 404, call: async (c, a) => withAuth(request(c.svc.app).delete(`/v1/grants/${await reverseOnBankA(c)}/reverse-screening`), a) },
   { name: 'GET /v1/notifications', roles: ['enroller', 'reviewer', 'auditor', admin], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/notifications'), a) },
   { name: 'PUT /v1/webhooks', roles: [admin], owner: 200, grantee: 200, stranger: 200, call: (c, a) => withAuth(request(c.svc.app).put('/v1/webhooks'), a).send({ url: 'http://127.0.0.1:18399/own', secret: WEBHOOK_SECRET }) },
   { name: 'GET /v1/webhooks', roles: [admin], owner: 200, grantee: 'filtered', stranger: 'filtered', call: (c, a) => withAuth(request(c.svc.app).get('/v1/webhooks'), a) },

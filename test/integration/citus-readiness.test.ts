@@ -30,6 +30,8 @@ const LOCAL = [
   'screening_job', 'screening_job_item',
   // The free text of audit events (migration 0130), keyed by the chain's seq: beside audit_event, on the coordinator.
   'audit_text',
+  // Reverse screening on enrolment (migration 0190): one row per grant that enabled it, and its queue of owed screenings.
+  'reverse_screening', 'reverse_screening_task',
 ];
 
 /** Known exceptions: each is resolved by deploy/citus/distribute.sql (the string it must contain). */

@@ -30,6 +30,9 @@ export type AuditEventType =
   /** The receiving organization's admin accepted a pending grant (it gives access from then on) or declined one. */
   | 'watchlist.grant_accepted'
   | 'watchlist.grant_declined'
+  | 'reverse_screening.enabled'
+  | 'reverse_screening.disabled'
+  | 'reverse_screening.run'
   | 'webhook.set'
   | 'webhook.deleted'
   | 'webhook.secret_rotated'

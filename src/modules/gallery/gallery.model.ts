@@ -1,6 +1,7 @@
 import type { Queryable } from '../../shared/db';
 import type { Box, FaceQuality } from '../../shared/face.types';
 import { z } from 'zod';
+import type { AuditActor } from '../audit/audit.model';
 
 /** The gallery: subjects on watchlists, their enrolled faces (templates) and images. */
 export const CATEGORIES = ['fraud', 'money_laundering', 'sanctions', 'other'] as const;
@@ -122,3 +123,13 @@ export const erasureReceipt = z.object({
   erasedAt: z.string(),
   auditHash: z.string(),
 });
+
+/**
+ * What a new template owes other modules (the reverse screening of customers watchlists, issue 22 #3). `enrolled` runs in the
+ * enrolment's transaction (what it queues commits exactly with the template) and returns what the `face.enrolled` event adds;
+ * `committed` runs after the commit and never throws.
+ */
+export interface EnrolmentHook {
+  enrolled(tx: Queryable, e: { faceId: string; watchlistId: string; enrolledBy: AuditActor; at: Date }): Promise<Record<string, unknown>>;
+  committed(): void;
+}

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../../shared/db';
 import type { FaceRepo } from './face.repo';
-import type { Subject, SubjectFields, SubjectFilter } from './gallery.model';
+import type { EnrolmentHook, Subject, SubjectFields, SubjectFilter } from './gallery.model';
 import type { SubjectRepo } from './subject.repo';
 import type { ImageCipher } from '../../platform/crypto/image-cipher';
 import type { Queryable } from '../../shared/db';
@@ -33,6 +33,8 @@ export interface SubjectServiceDeps {
    * run in the erasure's transaction under the audit append lock, before the subject row goes.
    */
   redact: (tx: Queryable, s: Subject, erasedAt: string) => Promise<RedactionCounts>;
+  /** What a new template owes other modules (reverse screening): queued in the enrolment's transaction, run after it. */
+  onEnrolled?: EnrolmentHook;
 }
 
 /** Subject fields as clients send them: `watchlist` is a name or id of one of the caller's organization's watchlists. */
@@ -194,8 +196,9 @@ export function createSubjectService(d: SubjectServiceDeps) {
 
       const faceId = randomUUID();
       await db.transaction(async (tx) => {
-        await mustOwn(tx, p, subjectId);
+        const owned = await mustOwn(tx, p, subjectId);
         await faces.insert(tx, { id: faceId, subjectId, modelId: engine.model.id, embedding: face.embedding, quality: face.quality, box: face.box, source, imageSha256: bytesSha256(image), qualityOverruled });
+        const owed = (await d.onEnrolled?.enrolled(tx, { faceId, watchlistId: owned.watchlistId, enrolledBy: actorOf(p), at: now() })) ?? {};
         const seal = (plain: Buffer, variant: 'original' | 'crop') => d.cipher.sealFor(plain, `${faceId}:${variant}`);
         await faces.putImage(tx, { faceId, variant: 'original', mediaType, ...seal(image, 'original') });
         if (face.cropJpeg) await faces.putImage(tx, { faceId, variant: 'crop', mediaType: 'image/jpeg', ...seal(face.cropJpeg, 'crop') });
@@ -213,9 +216,11 @@ export function createSubjectService(d: SubjectServiceDeps) {
             faceChosenBy: decision.by,
             otherFaces: otherFaces.length,
             ...(qualityOverruled ? { qualityOverruled: true, overruledBy: decision.overruledBy, minQuality: d.enrolRules.minQuality } : {}),
+            ...owed,
           },
         });
       });
+      d.onEnrolled?.committed();
       return {
         faceId,
         subjectId,

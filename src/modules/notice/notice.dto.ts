@@ -26,6 +26,15 @@ export const notice = z.object({
     .describe(
       "present when a partner deployment's federated search caused the hit: the federation request id (the partner's audit chain records the same id), the partner as registered here, and the organization and person it names as asking",
     ),
+  reverse: z
+    .object({
+      grantId: z.string().uuid(),
+      probe: z.object({ organization: z.string(), watchlistId: z.guid(), subjectId: z.string().uuid(), faceId: z.string().uuid() }),
+    })
+    .optional()
+    .describe(
+      "present when a reverse screening on enrolment caused the hit (docs/sharing.md): the grant under which the receiving organization's customers watchlist was screened, and the owner's newly enrolled template that was the probe. The receiving organization's notice names its customer as subjectId; the owner's names its own subject",
+    ),
 });
 
 export const noticesQuery = z.object({ cursor: z.string().optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });

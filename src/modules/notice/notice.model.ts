@@ -17,6 +17,14 @@ export interface HitNotice {
   caseRef: string;
   /** Set when a partner deployment's federated search caused the hit: the federation request and who asked there. */
   federation?: FederationContext;
+  /** Set when a reverse screening on enrolment caused the hit (issue 22 #3): the grant, and the owner's template that was the probe. */
+  reverse?: ReverseScreeningContext;
+}
+
+/** The enrolled template a reverse screening searched with: whose subject, in which watchlist, under which grant. */
+export interface ReverseScreeningContext {
+  grantId: string;
+  probe: { organization: string; watchlistId: string; subjectId: string; faceId: string };
 }
 
 export interface SealedSecret {

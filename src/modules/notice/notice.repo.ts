@@ -15,6 +15,7 @@ interface Row {
   purpose: string;
   case_ref: string;
   federation: HitNotice['federation'] | null;
+  reverse: HitNotice['reverse'] | null;
 }
 
 export const toNotice = (r: Row): HitNotice => ({
@@ -31,6 +32,7 @@ export const toNotice = (r: Row): HitNotice => ({
   purpose: r.purpose,
   caseRef: r.case_ref,
   ...(r.federation ? { federation: r.federation } : {}),
+  ...(r.reverse ? { reverse: r.reverse } : {}),
 });
 
 export type NoticeRow = Row;
@@ -40,9 +42,9 @@ export function createNoticeRepo() {
     /** Writes the notice and, when its owner has a webhook, the outbox row that the delivery worker picks up. */
     async insert(db: Queryable, n: HitNotice, deliveryId: string): Promise<void> {
       await db.query(
-        `INSERT INTO hit_notice (id, at, organization, watchlist_id, subject_id, search_id, searching_organization, mode, similarity, estimated_fmr, purpose, case_ref, federation)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [n.id, n.at, n.organization, n.watchlistId, n.subjectId, n.searchId, n.searchingOrganization, n.mode, n.similarity, n.estimatedFalseMatchRate, n.purpose, n.caseRef, n.federation ? JSON.stringify(n.federation) : null],
+        `INSERT INTO hit_notice (id, at, organization, watchlist_id, subject_id, search_id, searching_organization, mode, similarity, estimated_fmr, purpose, case_ref, federation, reverse)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [n.id, n.at, n.organization, n.watchlistId, n.subjectId, n.searchId, n.searchingOrganization, n.mode, n.similarity, n.estimatedFalseMatchRate, n.purpose, n.caseRef, n.federation ? JSON.stringify(n.federation) : null, n.reverse ? JSON.stringify(n.reverse) : null],
       );
       await db.query(
         `INSERT INTO webhook_delivery (id, notice_id, organization, status, next_attempt_at)

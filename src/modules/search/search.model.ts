@@ -76,6 +76,15 @@ export const storedVideo = z.object({
   tracks: z.number().int().describe('face tracks (one probe face each)'),
 });
 
+/**
+ * What a reverse screening on enrolment records (issue 22 #3, docs/sharing.md): the search is the receiving organization's, over
+ * its customers watchlist; its probe is the owner's newly enrolled template, named here by ids (no photo, no crop, no name).
+ */
+export const storedReverse = z.object({
+  grantId: z.string().uuid(),
+  probe: z.object({ organization: z.string(), watchlistId: z.string(), subjectId: z.string(), faceId: z.string() }),
+});
+
 /** kind `search`: a 1:N search. Unknown keys are kept (loose), so a reader never drops what an older writer stored. */
 export const storedSearchResult = z.looseObject({
   version,
@@ -100,6 +109,9 @@ export const storedSearchResult = z.looseObject({
   model: model.optional(),
   gallery: z.object({ templates: z.number(), snapshot: z.string() }).optional(),
   video: storedVideo.optional().describe('video searches only (POST /v1/searches/video): the clip, its sampling and its tracks'),
+  reverse: storedReverse
+    .optional()
+    .describe("reverse screenings only: the grant, and the owner's enrolled template that was the probe (the search's candidates are the organization's own customers)"),
   audit: auditRef.optional(),
 });
 

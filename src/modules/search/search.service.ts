@@ -35,7 +35,10 @@ export type { SearchParams } from './search.model';
 /** What a caller adds to one search (search.model.ts SearchHooks: the screening job runner). */
 export type { SearchHooks } from './search.model';
 
-/** What a video search adds to the generic search: per stored face its track, and to the result and audit event the clip. */
+/**
+ * What a video search adds to the generic search: per stored face its track, and to the result and audit event the clip (a
+ * reverse screening adds its grant and probe template to both).
+ */
 interface SearchExtra {
   faces?: Array<Record<string, unknown>>;
   result?: Record<string, unknown>;
@@ -564,9 +567,15 @@ export function createSearchService(d: SearchServiceDeps) {
      * sends; or the chips a partner deployment sent). `within` runs in the search's transaction after its audit event and
      * notices, so what it records commits exactly with the search.
      */
-    async searchAnalyzed(p: Principal, analyzed: AnalyzedImage, params: SearchParams, within?: (tx: Queryable, stored: StoredSearchResult) => Promise<void>) {
+    async searchAnalyzed(
+      p: Principal,
+      analyzed: AnalyzedImage,
+      params: SearchParams,
+      within?: (tx: Queryable, stored: StoredSearchResult) => Promise<void>,
+      extra?: { result?: Record<string, unknown>; audit?: Record<string, unknown> },
+    ) {
       const named = await resolveNamed(p, params);
-      return runSearch(p, d.engine(), analyzed, params, named, within);
+      return runSearch(p, d.engine(), analyzed, params, named, within, extra);
     },
 
     /** Whether POST /v1/searches/video can run here (a decoder was found at start); throws 501 DECODER_UNAVAILABLE if not. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { shortName, isoDateTime } from '../../platform/http/fields';
-import { ACCEPT_QUALITY_POLICIES } from './watchlist.model';
+import { ACCEPT_QUALITY_POLICIES, WATCHLIST_KINDS } from './watchlist.model';
 
 /** Request and response schemas of this module's routes: they validate input and describe the API in /openapi.json. */
 export const watchlistName = shortName.regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -');
@@ -25,10 +25,19 @@ export const watchlistBody = z
   })
   .strict();
 
+/** Created with a kind, which never changes: a patch that sends `kind` is refused (unknown key). */
+export const watchlistCreateBody = watchlistBody.extend({
+  kind: z
+    .enum(WATCHLIST_KINDS)
+    .optional()
+    .describe("watchlist (the default): subjects, shareable by grant; customers: the organization's own clients, never granted, screened against new subjects of watchlists granted to it where its admin enables reverse screening (PUT /v1/grants/{id}/reverse-screening)"),
+});
+
 export const watchlistPatch = watchlistBody.partial().strict();
 
 export const watchlist = z.object({
   id: z.guid(),
+  kind: z.enum(WATCHLIST_KINDS),
   name: z.string(),
   organization: z.string(),
   description: z.string().nullable(),

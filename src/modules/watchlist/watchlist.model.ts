@@ -13,8 +13,16 @@ export type GrantAccess = Exclude<Access, 'owner'>;
 export const ACCEPT_QUALITY_POLICIES = ['never', 'on_request', 'always'] as const;
 export type AcceptQualityPolicy = (typeof ACCEPT_QUALITY_POLICIES)[number];
 
+/**
+ * `watchlist`: subjects of an investigation, shareable by grant. `customers` (issue 22 #3): an institution's own enrolled
+ * clients, never granted to anyone; the gallery a bank has screened against new subjects of watchlists granted to it.
+ */
+export const WATCHLIST_KINDS = ['watchlist', 'customers'] as const;
+export type WatchlistKind = (typeof WATCHLIST_KINDS)[number];
+
 export interface Watchlist {
   id: string;
+  kind: WatchlistKind;
   organization: string;
   name: string;
   description: string | null;
@@ -56,7 +64,7 @@ export interface ReceivedGrant extends Grant {
   owner: string;
 }
 
-export type WatchlistFields = Pick<Watchlist, 'name' | 'description' | 'jurisdiction' | 'legalBasis' | 'retentionDays'> & { enrolment?: Watchlist['enrolment'] };
+export type WatchlistFields = Pick<Watchlist, 'name' | 'description' | 'jurisdiction' | 'legalBasis' | 'retentionDays'> & { enrolment?: Watchlist['enrolment']; kind?: WatchlistKind };
 
 /**
  * The access rule, as SQL over `watchlist w`, with three placeholders: the caller's organization, the mode

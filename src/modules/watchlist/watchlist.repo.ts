@@ -1,5 +1,5 @@
 import type { Queryable } from '../../shared/db';
-import type { AcceptQualityPolicy, Access, Grant, GrantAccess, GrantState, ReceivedGrant, Watchlist, WatchlistFields } from './watchlist.model';
+import type { AcceptQualityPolicy, Access, Grant, GrantAccess, GrantState, ReceivedGrant, Watchlist, WatchlistFields, WatchlistKind } from './watchlist.model';
 import { accessSql, grantState } from './watchlist.model';
 
 
@@ -7,6 +7,7 @@ const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOS
 
 interface Row {
   id: string;
+  kind: WatchlistKind;
   organization: string;
   name: string;
   description: string | null;
@@ -21,6 +22,7 @@ interface Row {
 
 const toWatchlist = (r: Row): Watchlist => ({
   id: r.id,
+  kind: r.kind,
   organization: r.organization,
   name: r.name,
   description: r.description,
@@ -71,9 +73,9 @@ export function createWatchlistRepo() {
   return {
     async insert(db: Queryable, w: WatchlistFields & { id: string; organization: string }): Promise<Watchlist> {
       const r = await db.query<Row>(
-        `INSERT INTO watchlist (id, organization, name, description, jurisdiction, legal_basis, retention_days, enrolment_accept_quality)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, 'on_request')) RETURNING *`,
-        [w.id, w.organization, w.name, w.description, w.jurisdiction, w.legalBasis, w.retentionDays, w.enrolment?.acceptQuality ?? null],
+        `INSERT INTO watchlist (id, organization, name, description, jurisdiction, legal_basis, retention_days, enrolment_accept_quality, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, 'on_request'), COALESCE($9, 'watchlist')) RETURNING *`,
+        [w.id, w.organization, w.name, w.description, w.jurisdiction, w.legalBasis, w.retentionDays, w.enrolment?.acceptQuality ?? null, w.kind ?? null],
       );
       return toWatchlist(r.rows[0]!);
     },

@@ -20,7 +20,7 @@ export function watchlistsRouter(watchlists: WatchlistService, openapi: OpenApi)
   const grantRead = requireRole('enroller', 'admin', 'auditor');
 
   r.post('/', manage, async (req, res) => {
-    const b = parse(s.watchlistBody, req.body);
+    const b = parse(s.watchlistCreateBody, req.body);
     res.status(201).json(await watchlists.create(principalOf(req), { ...b, description: orNull(b.description), retentionDays: orNull(b.retentionDays) }));
   });
   r.get('/', read, async (req, res) => {
@@ -51,7 +51,7 @@ export function watchlistsRouter(watchlists: WatchlistService, openapi: OpenApi)
   const all = [...ROLES];
   const page = (item: z.ZodType) => z.object({ items: z.array(item) });
   openapi.add(
-    { method: 'post', path: '/v1/watchlists', summary: "Create a watchlist owned by the caller's organization (name unique within it)", roles: ['enroller', 'admin'], body: s.watchlistBody, responses: { 201: { description: 'Created', schema: s.watchlist } }, errors: { 409: 'CONFLICT: the organization already has a watchlist of that name' } },
+    { method: 'post', path: '/v1/watchlists', summary: "Create a watchlist owned by the caller's organization (name unique within it)", roles: ['enroller', 'admin'], body: s.watchlistCreateBody, responses: { 201: { description: 'Created', schema: s.watchlist } }, errors: { 409: 'CONFLICT: the organization already has a watchlist of that name' } },
     { method: 'get', path: '/v1/watchlists', summary: "The organization's own watchlists and those granted to it, each with access owner | search | screen", roles: all, responses: { 200: { description: 'Watchlists', schema: page(s.watchlist) } } },
     { method: 'get', path: '/v1/watchlists/{id}', summary: 'A watchlist the caller owns or holds a live grant for (404 otherwise)', roles: all, responses: { 200: { description: 'Watchlist', schema: s.watchlist } } },
     { method: 'patch', path: '/v1/watchlists/{id}', summary: 'Change a watchlist (owner only)', roles: ['enroller', 'admin'], body: s.watchlistPatch, responses: { 200: { description: 'Updated', schema: s.watchlist } } },

@@ -131,7 +131,7 @@ export function createWatchlistService(d: WatchlistServiceDeps & { access: Watch
       return unique(() =>
         db.transaction(async (tx) => {
           const w = await watchlists.insert(tx, { id: randomUUID(), organization: p.organization, ...f });
-          await audit.append(tx, { type: 'watchlist.created', actor: actorOf(p), payload: { watchlistId: w.id, name: w.name, jurisdiction: w.jurisdiction, retentionDays: w.retentionDays, enrolmentAcceptQuality: w.enrolment.acceptQuality } });
+          await audit.append(tx, { type: 'watchlist.created', actor: actorOf(p), payload: { watchlistId: w.id, name: w.name, kind: w.kind, jurisdiction: w.jurisdiction, retentionDays: w.retentionDays, enrolmentAcceptQuality: w.enrolment.acceptQuality } });
           return w;
         }),
       );
@@ -188,6 +188,7 @@ export function createWatchlistService(d: WatchlistServiceDeps & { access: Watch
         db.transaction(async (tx) => {
           const w = await access.owner(tx, p, id);
           if (g.organization === w.organization) throw new ConflictError('A watchlist cannot be granted to the organization that owns it.');
+          if (w.kind === 'customers') throw new ConflictError("A customers watchlist holds the organization's own clients: it cannot be granted.");
           const acceptedAt = opts.acceptedOnCreate ? now() : null;
           const grant = await watchlists.insertGrant(tx, { id: randomUUID(), watchlistId: id, organization: g.organization, access: g.access, expiresAt: g.expiresAt ?? null, acceptedAt });
           const extra = terms ? { terms: await terms(tx, grant) } : {};
