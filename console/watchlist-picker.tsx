@@ -5,6 +5,8 @@ import { useI18n } from './i18n';
 /** A watchlist as GET /v1/watchlists lists it for the caller (access: owner, search, or screen for a screening-only grant). */
 export interface Watchlist {
   id: string;
+  /** `customers`: the organization's own clients (never granted), screened in reverse against granted watchlists. */
+  kind?: 'watchlist' | 'customers';
   name: string;
   organization: string;
   description: string | null;

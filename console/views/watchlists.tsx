@@ -13,8 +13,9 @@ interface ReceivedGrant extends Grant { watchlist: string; owner: string }
 const endOfDay = (date: string) => (date ? new Date(`${date}T23:59:59`).toISOString() : null);
 
 /** Fields of a watchlist as the create and edit forms hold them (retention as text: empty means none). */
-interface Fields { name: string; description: string; jurisdiction: string; legalBasis: string; retentionDays: string }
+interface Fields { name: string; description: string; jurisdiction: string; legalBasis: string; retentionDays: string; kind: 'watchlist' | 'customers' }
 const fieldsOf = (w?: Watchlist): Fields => ({
+  kind: w?.kind ?? 'watchlist',
   name: w?.name ?? '',
   description: w?.description ?? '',
   jurisdiction: w?.jurisdiction ?? '',
@@ -29,12 +30,20 @@ const bodyOf = (f: Fields) => ({
   retentionDays: f.retentionDays ? Number(f.retentionDays) : null,
 });
 
-function WatchlistForm(p: { id: string; initial: Fields; submitLabel: string; disabled?: boolean; onSubmit: (f: Fields) => Promise<void> }) {
+function WatchlistForm(p: { id: string; initial: Fields; submitLabel: string; disabled?: boolean; withKind?: boolean; onSubmit: (f: Fields) => Promise<void> }) {
   const { t } = useI18n();
   const [f, setF] = useState(p.initial);
   const set = (k: keyof Fields) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
   return (
     <form class="grid-form" onSubmit={(e) => { e.preventDefault(); void p.onSubmit(f); }}>
+      {p.withKind && (
+        <Field label={t.watchlists.kind} id={`${p.id}-kind`}>
+          <select id={`${p.id}-kind`} value={f.kind} onChange={set('kind')}>
+            <option value="watchlist">{t.watchlists.kindWatchlist}</option>
+            <option value="customers">{t.watchlists.kindCustomers}</option>
+          </select>
+        </Field>
+      )}
       <Field label={t.watchlists.name} id={`${p.id}-name`} hint={t.watchlists.nameHint}>
         <input id={`${p.id}-name`} required pattern="[A-Za-z0-9._\-]+" maxLength={100} disabled={p.disabled} value={f.name} aria-describedby={`${p.id}-name-hint`} onInput={set('name')} />
       </Field>
@@ -203,6 +212,108 @@ function ReceivedGrants(p: { onAnswered: () => void }) {
   );
 }
 
+/** The reverse screening set on a grant made to the caller's organization (GET /v1/grants/{id}/reverse-screening). */
+interface Reverse { grantId: string; customersWatchlistId: string; customersWatchlist: string; purpose: string; caseRef: string; enabledAt: string }
+
+/**
+ * Active grants made to the admin's organization, each with its reverse screening: off, or on for one of the organization's
+ * customers watchlists (turned on with a purpose and case reference, as every search states them).
+ */
+function ReverseScreenings(p: { customers: Watchlist[] }) {
+  const { t } = useI18n();
+  const [items, setItems] = useState<Array<{ grant: ReceivedGrant; reverse: Reverse | null }> | null>(null);
+  const [form, setForm] = useState<Record<string, { customers: string; purpose: string; caseRef: string }>>({});
+  const [message, setMessage] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = async () => {
+    try {
+      const grants = (await api<{ items: ReceivedGrant[] }>('/v1/grants')).items.filter((g) => g.state === 'active');
+      const settings = await Promise.all(
+        grants.map((g) =>
+          api<Reverse>(`/v1/grants/${g.id}/reverse-screening`).catch((e: unknown) => {
+            if ((e as { status?: number }).status === 404) return null;
+            throw e;
+          }),
+        ),
+      );
+      setItems(grants.map((grant, i) => ({ grant, reverse: settings[i]! })));
+    } catch (err) {
+      setError(err);
+    }
+  };
+  useEffect(() => void load(), []);
+  const fieldsFor = (g: ReceivedGrant) => form[g.id] ?? { customers: p.customers[0]?.id ?? '', purpose: '', caseRef: '' };
+  const setField = (g: ReceivedGrant, k: 'customers' | 'purpose' | 'caseRef') => (e: Event) =>
+    setForm({ ...form, [g.id]: { ...fieldsFor(g), [k]: (e.currentTarget as HTMLInputElement).value } });
+  const enable = async (g: ReceivedGrant) => {
+    setError(null);
+    const f = fieldsFor(g);
+    try {
+      await api(`/v1/grants/${g.id}/reverse-screening`, { method: 'PUT', json: { customersWatchlist: f.customers || p.customers[0]?.id, purpose: f.purpose.trim(), caseRef: f.caseRef.trim() } });
+      setMessage(t.watchlists.reverseEnabled(g.watchlist));
+      void load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const disable = async (g: ReceivedGrant) => {
+    setError(null);
+    try {
+      await api(`/v1/grants/${g.id}/reverse-screening`, { method: 'DELETE' });
+      setMessage(t.watchlists.reverseDisabled(g.watchlist));
+      void load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  if (!items?.length && !error) return null;
+  return (
+    <section aria-labelledby="reverse-h">
+      <h2 id="reverse-h">{t.watchlists.reverse}</h2>
+      <p>{t.watchlists.reverseIntro}</p>
+      {message && <p class="ok" role="status">{message}</p>}
+      {!p.customers.length && <p class="notice">{t.watchlists.reverseNoCustomers}</p>}
+      {!!items?.length && (
+        <div class="table-wrap">
+          <table>
+            <caption class="sr-only">{t.watchlists.reverse}</caption>
+            <thead><tr><th scope="col">{t.watchlists.receivedWatchlist}</th><th scope="col">{t.watchlists.receivedOwner}</th><th scope="col">{t.watchlists.reverse}</th><th scope="col"><span class="sr-only">{t.watchlists.reverseEnable}</span></th></tr></thead>
+            <tbody>
+              {items.map(({ grant: g, reverse: r }) => {
+                const f = fieldsFor(g);
+                return (
+                  <tr key={g.id}>
+                    <td>{g.watchlist}</td>
+                    <td>{g.owner}</td>
+                    <td>{r ? t.watchlists.reverseOn(r.customersWatchlist) : t.watchlists.reverseOff}</td>
+                    <td>
+                      {r ? (
+                        <button type="button" class="secondary" aria-label={t.watchlists.reverseDisableLabel(g.watchlist, g.owner)} onClick={() => disable(g)}>{t.watchlists.reverseDisable}</button>
+                      ) : p.customers.length ? (
+                        <form class="row" onSubmit={(e) => { e.preventDefault(); void enable(g); }} aria-label={t.watchlists.reverseEnableLabel(g.watchlist, g.owner)}>
+                          <label>{t.watchlists.reverseCustomers}{' '}
+                            <select value={f.customers} onChange={setField(g, 'customers')}>
+                              {p.customers.map((w) => <option key={w.id} value={w.id}>{w.name}</option>)}
+                            </select>
+                          </label>{' '}
+                          <label>{t.watchlists.reversePurpose} <input required maxLength={1000} value={f.purpose} onInput={setField(g, 'purpose')} /></label>{' '}
+                          <label>{t.watchlists.reverseCaseRef} <input required maxLength={200} value={f.caseRef} onInput={setField(g, 'caseRef')} /></label>{' '}
+                          <button type="submit" aria-label={t.watchlists.reverseEnableLabel(g.watchlist, g.owner)}>{t.watchlists.reverseEnable}</button>
+                        </form>
+                      ) : null}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ErrorBox error={error} />
+    </section>
+  );
+}
+
 function WatchlistPanel(p: { me: Me; watchlist: Watchlist; onChanged: () => void; onDeleted: (msg: string) => void }) {
   const { t } = useI18n();
   const [w, setW] = useState(p.watchlist);
@@ -236,7 +347,7 @@ function WatchlistPanel(p: { me: Me; watchlist: Watchlist; onChanged: () => void
       {message && <p class="ok" role="status">{message}</p>}
       <h3>{t.watchlists.details}</h3>
       <WatchlistForm id="edit" initial={fieldsOf(w)} submitLabel={t.common.save} disabled={!owner} onSubmit={save} />
-      {owner && <Grants me={p.me} watchlist={w} />}
+      {owner && w.kind !== 'customers' && <Grants me={p.me} watchlist={w} />}
       {owner && (
         <p>
           {!confirming ? (
@@ -266,7 +377,7 @@ export function WatchlistsView(p: { me: Me }) {
   const create = async (f: Fields) => {
     setCreateError(null);
     try {
-      const w = await api<Watchlist>('/v1/watchlists', { json: bodyOf(f) });
+      const w = await api<Watchlist>('/v1/watchlists', { json: { ...bodyOf(f), kind: f.kind } });
       setMessage(t.watchlists.created(w.name));
       setFormKey((k) => k + 1);
       reload();
@@ -289,6 +400,7 @@ export function WatchlistsView(p: { me: Me }) {
       {message && <p class="ok" role="status">{message}</p>}
       <ErrorBox error={error} />
       {p.me.roles.includes('admin') && <ReceivedGrants onAnswered={reload} />}
+      {p.me.roles.includes('admin') && <ReverseScreenings customers={(items ?? []).filter((w) => w.kind === 'customers' && w.access === 'owner')} />}
       <div class="table-wrap">
         <table>
           <caption>{t.watchlists.list}</caption>
@@ -296,7 +408,10 @@ export function WatchlistsView(p: { me: Me }) {
           <tbody>
             {(items ?? []).map((w) => (
               <tr key={w.id}>
-                <td><button type="button" class="link" aria-label={t.watchlists.open(w.name)} onClick={() => setSelected(w)}>{w.name}</button></td>
+                <td>
+                  <button type="button" class="link" aria-label={t.watchlists.open(w.name)} onClick={() => setSelected(w)}>{w.name}</button>
+                  {w.kind === 'customers' && <span class="secondary-text"> ({t.watchlists.customersTag})</span>}
+                </td>
                 <td>{w.organization}</td>
                 <td>{t.watchlists.accessWords(w.access ?? 'owner')}</td>
                 <td>{w.jurisdiction}</td>
@@ -308,7 +423,7 @@ export function WatchlistsView(p: { me: Me }) {
       </div>
       <section aria-labelledby="new-wl-h">
         <h2 id="new-wl-h">{t.watchlists.newWatchlist}</h2>
-        <WatchlistForm key={formKey} id="new" initial={fieldsOf()} submitLabel={t.watchlists.create} onSubmit={create} />
+        <WatchlistForm key={formKey} id="new" initial={fieldsOf()} submitLabel={t.watchlists.create} withKind onSubmit={create} />
         <ErrorBox error={createError} />
       </section>
       {p.me.roles.includes('admin') && <WebhookPanel />}

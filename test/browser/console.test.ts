@@ -321,6 +321,48 @@ type Who = 'sam' | 'rita' | 'rob' | 'rhea' | 'erin' | 'wanda' | 'audrey';
     await context.close();
   });
 
+  it('admin: makes a customers watchlist and turns reverse screening on for a watchlist granted to the organization, then off', async () => {
+    // A watchlist of another organization granted to fraud-unit and accepted: reverse screening needs a live grant.
+    const fiu = { keyId: 'fixture-fiu', roles: ['admin' as const], organization: 'mx-fiu' };
+    const fraudAdmin = { keyId: 'fixture-fraud-admin', roles: ['admin' as const], organization: 'fraud-unit' };
+    const offered = await svc.watchlists.create(fiu, { name: 'fiu-subjects', description: null, jurisdiction: 'MX', legalBasis: 'x', retentionDays: null });
+    const grant = await svc.watchlists.grant(fiu, offered.id, { organization: 'fraud-unit', access: 'screen' });
+    await svc.watchlists.answer(fraudAdmin, grant.id, 'accept');
+    const { context, page } = await open();
+    try {
+      await signIn(page, 'wanda', 'Wanda Watchlists');
+      await page.getByRole('button', { name: 'Watchlists', exact: true }).click();
+      await page.getByRole('heading', { name: 'Reverse screening' }).waitFor();
+      await page.getByText('Create a watchlist of kind “Our own customers” first.').waitFor();
+      await page.locator('#new-kind').selectOption('customers');
+      await page.locator('#new-name').fill('branch-clients');
+      await page.locator('#new-jur').fill('US-NY');
+      await page.locator('#new-legal').fill('KYC onboarding');
+      await page.locator('#new-legal').press('Enter');
+      await page.getByText('Watchlist branch-clients created.').waitFor();
+      await page.getByRole('row', { name: /branch-clients/ }).getByText('(customers)').waitFor();
+      const form = page.getByRole('form', { name: 'Turn on reverse screening for fiu-subjects of mx-fiu' });
+      await form.getByLabel('Customers watchlist').selectOption({ label: 'branch-clients' });
+      await form.getByLabel('Purpose').fill('KYC re-screening of branch clients');
+      await form.getByLabel('Case reference').fill('KYC-2026-12');
+      await form.getByRole('button', { name: 'Turn on reverse screening for fiu-subjects of mx-fiu' }).click();
+      await page.getByText('Reverse screening against new subjects of fiu-subjects is on.').waitFor();
+      await page.getByRole('row', { name: /fiu-subjects/ }).getByRole('cell', { name: 'on: branch-clients is screened against each new subject' }).waitFor();
+      expect(await svc.reverse.get(fraudAdmin, grant.id)).toMatchObject({ customersWatchlist: 'branch-clients', purpose: 'KYC re-screening of branch clients', caseRef: 'KYC-2026-12', enabledBy: { holder: 'Wanda Watchlists' } });
+      await axe(page, 'reverse-screening');
+      await page.getByRole('button', { name: 'Turn off reverse screening for fiu-subjects of mx-fiu' }).click();
+      await page.getByText('Reverse screening against new subjects of fiu-subjects is off.').waitFor();
+      await page.getByRole('row', { name: /fiu-subjects/ }).getByRole('cell', { name: 'off' }).waitFor();
+      await expect(svc.reverse.get(fraudAdmin, grant.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      await context.close();
+      // (what this test made goes, so that the other tests' watchlist pickers and searches see the fixture they expect)
+      await svc.watchlists.answer(fraudAdmin, grant.id, 'decline');
+      const made = (await svc.watchlists.list(fraudAdmin)).find((w) => w.name === 'branch-clients');
+      if (made) await svc.watchlists.remove(fraudAdmin, made.id);
+    }
+  });
+
   it('searcher: a result reads in words; a new photo or a failed search leaves nothing of the last result; "x" is no purpose', async () => {
     const { context, page } = await open();
     await signIn(page, 'sam', 'Sam Searcher');
