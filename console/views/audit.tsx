@@ -122,7 +122,8 @@ function Timeline(p: { filters: Filters; onFilters: (f: Filters) => void; onCase
   const [items, setItems] = useState<AuditEvent[]>([]);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  // Only the latest request fills the timeline: an answer to filters since replaced is dropped.
+  // Only the latest request fills the timeline: an answer to filters since replaced is dropped (from the moment they are
+  // replaced: Apply voids what is in flight before the effect that loads the new ones has run).
   const loadSeq = useRef(0);
   const load = async (applied: Filters, cursor?: string) => {
     const mine = ++loadSeq.current;
@@ -150,11 +151,17 @@ function Timeline(p: { filters: Filters; onFilters: (f: Filters) => void; onCase
     }
   };
   useEffect(() => void load(p.filters), [p.filters]);
+  // Apply always hands up a new object, so the effect always runs; what was in flight is void from the click on.
+  const apply = (e: Event) => {
+    e.preventDefault();
+    loadSeq.current++;
+    p.onFilters({ ...f });
+  };
   const set = (k: keyof Filters) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
   return (
     <section aria-labelledby="tl-h">
       <h2 id="tl-h">{t.audit.timeline}</h2>
-      <form class="inline" onSubmit={(e) => { e.preventDefault(); p.onFilters(f); }} aria-label={t.audit.filter}>
+      <form class="inline" onSubmit={apply} aria-label={t.audit.filter}>
         <Field label={t.audit.holder} id="a-holder"><input id="a-holder" value={f.holder} onInput={set('holder')} /></Field>
         <Field label={t.audit.organization} id="a-org"><input id="a-org" value={f.organization} onInput={set('organization')} /></Field>
         <Field label={t.audit.caseRef} id="a-case"><input id="a-case" value={f.caseRef} onInput={set('caseRef')} /></Field>

@@ -221,33 +221,38 @@ export function ReviewView(p: { me: Me }) {
     select([...items.slice(at + 1), ...items.slice(0, at + 1)].find((i) => !isDecided(i)));
   };
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      const el = e.target as HTMLElement | null;
-      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable)) return;
-      const choose = (d: Decision) => {
-        if (!current || isDecided(current)) return;
-        setDecision(d);
-        rationaleRef.current?.focus();
-      };
-      const keys: Record<string, () => void> = {
-        j: () => step(1),
-        k: () => step(-1),
-        n: nextUndecided,
-        c: () => choose('confirmed'),
-        r: () => choose('rejected'),
-        i: () => choose('inconclusive'),
-      };
-      const f = keys[e.key.toLowerCase()];
-      if (f) {
-        e.preventDefault();
-        f();
-      }
+  // The key handler is replaced on every render, before the browser can deliver another event, and the listener (attached once)
+  // calls whichever is current. A listener re-attached in an effect ran, between a render and that effect, with the previous
+  // render's list: J pressed as soon as a freshly loaded queue appeared picked from the list before it (nothing, after Apply).
+  const onKeyRef = useRef<(e: KeyboardEvent) => void>(() => undefined);
+  onKeyRef.current = (e: KeyboardEvent) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const el = e.target as HTMLElement | null;
+    if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable)) return;
+    const choose = (d: Decision) => {
+      if (!current || isDecided(current)) return;
+      setDecision(d);
+      rationaleRef.current?.focus();
     };
+    const keys: Record<string, () => void> = {
+      j: () => step(1),
+      k: () => step(-1),
+      n: nextUndecided,
+      c: () => choose('confirmed'),
+      r: () => choose('rejected'),
+      i: () => choose('inconclusive'),
+    };
+    const f = keys[e.key.toLowerCase()];
+    if (f) {
+      e.preventDefault();
+      f();
+    }
+  };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => onKeyRef.current(e);
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  });
+  }, []);
 
   const set = (k: keyof typeof filters) => (e: Event) => setFilters({ ...filters, [k]: (e.currentTarget as HTMLInputElement).value });
   const emptyText = applied.state === 'undecided' ? t.review.emptyUndecided : t.review.empty;
@@ -260,7 +265,10 @@ export function ReviewView(p: { me: Me }) {
       <p class="secondary-text">{t.review.keys}</p>
       <form class="inline" aria-label={t.review.title} onSubmit={(e) => {
         e.preventDefault();
-        // The old list goes at once, so nothing from the previous filters can be picked while the new one loads.
+        // The old list goes at once, so nothing from the previous filters can be picked while the new one loads; and an answer
+        // still in flight is void from now, not only once the effect below starts the new request (it runs after paint, and an
+        // answer arriving in between used to fill the list with the old filters' rows, then vanish under the reviewer).
+        loadSeq.current++;
         setGroups(null);
         setSelected(null);
         setApplied({ ...filters });

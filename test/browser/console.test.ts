@@ -460,6 +460,49 @@ type Who = 'sam' | 'rita' | 'rob' | 'rhea' | 'erin' | 'wanda' | 'audrey';
     await context.close();
   });
 
+  it('reviewer: an answer to the old filters arriving after Apply, before the new request is sent, never fills the list', async () => {
+    const { context, page } = await open();
+    try {
+      // The queue's first, unfiltered answer is held back; the page's timers are stopped, so the effect that sends the filtered
+      // request (it runs after paint) waits; the held answer is let go in between, as a slow first answer arrives on a busy machine.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let held = '';
+      let heldNow!: () => void;
+      const holding = new Promise<void>((r) => (heldNow = r));
+      await page.route(/\/v1\/reviews\/queue\/searches\?/, async (route) => {
+        if (!new URL(route.request().url()).searchParams.has('caseRef')) {
+          held = route.request().url();
+          heldNow();
+          await released;
+        }
+        await route.continue();
+      });
+      await page.clock.install();
+      await signIn(page, 'rhea', 'Rhea Reviewer');
+      await holding;
+      await page.clock.pauseAt(Date.now() + 60_000);
+      await page.getByLabel('Case', { exact: true }).fill('CASE-201');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page.getByRole('status').getByText('Loading…').waitFor();
+      const finished = page.waitForEvent('requestfinished', (r) => r.url() === held);
+      release();
+      // The held answer has reached the page and its handling has run: the request has finished, and then a run of
+      // message-channel turns (not timers, which are stopped) lets the JSON read and the render that would follow it finish.
+      await finished;
+      await page.evaluate(async () => {
+        for (let i = 0; i < 50; i++) await new Promise<void>((r) => { const c = new MessageChannel(); c.port1.onmessage = () => r(); c.port2.postMessage(0); });
+      });
+      expect(await page.locator('button.queue-row').count()).toBe(0);
+      await page.getByRole('status').getByText('Loading…').waitFor();
+      await page.clock.resume();
+      await page.getByRole('heading', { name: /^Case CASE-201 · / }).waitFor();
+      await expect(page.getByRole('heading', { name: /^Case CASE-\d+ · / }).count()).resolves.toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('reviewer: works the grouped queue by keyboard — next, compare, confirm with a rationale, on to the next undecided', async () => {
     const { context, page } = await open();
     await signIn(page, 'rita', 'Rita Reviewer');
