@@ -382,7 +382,7 @@ export async function compose(opts: ComposeOptions) {
       v1.use('/oversight', o.oversight);
       v1.use('/settings', settingsRouter(settings, openapi));
       v1.use('/purpose-policy', purposeRouter(purposes, openapi));
-      v1.use('/jobs', jobsRouter({ jobs, files: jobFiles, limits: { fileBytes: uploadBytes, totalBytes: config.jobs.maxBytes, maxItems: config.jobs.maxItems, manifestBytes: config.jobs.manifestMaxBytes } }, openapi));
+      v1.use('/jobs', jobsRouter({ jobs, files: jobFiles, videoBytes: config.video.maxBytes, limits: { fileBytes: uploadBytes, totalBytes: config.jobs.maxBytes, maxItems: config.jobs.maxItems, manifestBytes: config.jobs.manifestMaxBytes } }, openapi));
       v1.use('/federation', federationRouter({ partners, federation, key: deploymentKey, identity }, openapi));
     },
     mountPublic(app, openapi) {

@@ -33,6 +33,8 @@ export interface VideoDecoder {
   /** e.g. `ffmpeg 5.1.6-0+deb12u1`. */
   readonly name: string;
   readonly limits: { maxSeconds: number; maxPixels: number; sampleFps: number };
+  /** Probes and checks the limits only (a video job's clip, refused at submission for what would refuse its search). */
+  probe(video: Buffer): Promise<VideoInfo>;
   /** Probes, checks the limits and samples the frames; throws the API errors (4xx) a client can act on. */
   frames(video: Buffer): Promise<VideoFrames>;
 }

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import request from 'supertest';
 import type { Box, FaceEngine } from '../../src/shared/face.types';
 import { createFaceEngine } from '../../src/platform/face/face-engine';
 import { backends, type TestDb } from '../helpers/databases';
 import { startService } from '../helpers/app';
 import { sample } from '../helpers/fixtures';
+import { decoderPids, faceCrop } from '../helpers/video';
 import { encodeClip, hasFfmpeg, lavfiClip, panZoomFrames } from '../../scripts/lib/video-clips';
 
 /**
@@ -39,15 +39,6 @@ afterAll(async () => {
 async function largestFace(photo: Buffer): Promise<Box> {
   const { faces } = await engine.analyze(photo);
   return faces[0]!.box;
-}
-
-async function faceCrop(photo: Buffer, b: Box, margin = 0.35) {
-  const { width, height } = await sharp(photo).metadata();
-  const left = Math.max(0, Math.round(b.x - b.width * margin));
-  const top = Math.max(0, Math.round(b.y - b.height * margin));
-  const w = Math.min(width! - left, Math.round(b.width * (1 + 2 * margin)));
-  const h = Math.min(height! - top, Math.round(b.height * (1 + 2 * margin)));
-  return sharp(photo).extract({ left, top, width: w, height: h }).jpeg({ quality: 92 }).toBuffer();
 }
 
 describeVideo.each(backends())('video search on $name', (backend) => {
@@ -259,17 +250,6 @@ describeVideo.each(backends())('video search on $name', (backend) => {
   });
 
   describe('the decoder process is bounded', () => {
-    /** ffmpeg processes this test process started (their parent is this process). */
-    const decoderPids = () =>
-      fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
-        try {
-          const argv = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-          const ppid = Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
-          return path.basename(argv[0]!) === 'ffmpeg' && ppid === process.pid ? [Number(d)] : [];
-        } catch {
-          return [];
-        }
-      });
     const onLinux = fs.existsSync('/proc/self/cmdline') ? it : it.skip;
 
     it('a memory limit too small for the decoder → 422 VIDEO_MEMORY_LIMIT naming the limit, nothing left in the temp folder', async () => {

@@ -3,7 +3,8 @@ import path from 'node:path';
 
 /**
  * The photos of screening jobs while they wait: SCREENING_JOB_DIR/<job id>/<nnnnnn>.img, written by the upload (job-upload.ts),
- * each removed once its item is final and the folder once the job is. Photos are never kept past their search.
+ * or a video job's clip (<job id>/clip.video), each removed once its item is final and the folder once the job is. Photos and
+ * clips are never kept past their search.
  */
 export function createJobFiles(root: string) {
   const dirOf = (jobId: string) => path.join(root, jobId);
@@ -13,6 +14,11 @@ export function createJobFiles(root: string) {
     root,
     dirOf,
     read: (jobId: string, stored: string) => fs.readFile(fileOf(jobId, stored)),
+    /** A clip of a video job (POST /v1/jobs/video), written whole: owner-only, in a folder of its own. */
+    async write(jobId: string, stored: string, data: Buffer): Promise<void> {
+      await fs.mkdir(dirOf(jobId), { recursive: true, mode: 0o700 });
+      await fs.writeFile(fileOf(jobId, stored), data, { mode: 0o600, flag: 'wx' });
+    },
     remove: (jobId: string, stored: string) => quiet(fs.rm(fileOf(jobId, stored), { force: true })),
     removeJob: (jobId: string) => quiet(fs.rm(dirOf(jobId), { recursive: true, force: true })),
     /**

@@ -9,6 +9,7 @@ const itemError = z.object({ code: z.string(), message: z.string() });
 
 export const jobView = z.object({
   id: z.string().uuid(),
+  kind: z.enum(['photos', 'video']).describe('photos: POST /v1/jobs, one item per photo; video: POST /v1/jobs/video, one item, the clip (its search as POST /v1/searches/video answers it)'),
   status: z.enum(['queued', 'running', 'done', 'cancelled']),
   purpose: z.string(),
   caseRef: z.string(),
@@ -47,6 +48,11 @@ export const resultsQuery = z.object({
   cursor: z.string().regex(/^\d{1,9}$/, 'pass nextCursor from a previous page').optional(),
   limit: intText(1, 100).default(50),
   format: z.enum(['json', 'ndjson']).default('json').describe('ndjson: every item, one JSON object a line, as one download (cursor and limit do not apply)'),
+});
+
+/** POST /v1/jobs/video: the video search's fields (as POST /v1/searches/video) and the client's own reference for the clip. */
+export const videoJobFields = jobFields.extend({
+  clientRef: z.string().trim().min(1).max(200).optional().describe("the client's own reference for the clip (returned with the item)"),
 });
 
 export const listQuery = z.object({ limit: intText(1, 100).default(20) });

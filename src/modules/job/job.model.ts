@@ -9,12 +9,15 @@ import type { SearchParams } from '../search/search.model';
 export type StoredJobStatus = 'queued' | 'done' | 'cancelled';
 export type JobStatus = StoredJobStatus | 'running';
 export type ItemStatus = 'pending' | 'done' | 'failed' | 'cancelled';
+/** `photos`: each item a photo (POST /v1/jobs); `video`: one item, a clip searched as POST /v1/searches/video does (POST /v1/jobs/video). */
+export type JobKind = 'photos' | 'video';
 
 /** The search parameters every item is searched with: POST /v1/searches's, purpose and caseRef aside (the job's). */
 export type JobSearchParams = Omit<SearchParams, 'purpose' | 'caseRef' | 'federation'>;
 
 export interface JobRecord {
   id: string;
+  kind: JobKind;
   organization: string;
   keyId: string;
   purpose: string;
@@ -66,7 +69,7 @@ export interface LeasedItem {
   leaseId: string;
   storedFile: string | null;
   attempts: number;
-  job: Pick<JobRecord, 'organization' | 'keyId' | 'purpose' | 'caseRef' | 'params'>;
+  job: Pick<JobRecord, 'kind' | 'organization' | 'keyId' | 'purpose' | 'caseRef' | 'params'>;
 }
 
 /** A new item as submitted: its photo under the job's folder, or (a bad manifest row, an unlisted file) its error. */

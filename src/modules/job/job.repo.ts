@@ -1,11 +1,12 @@
 import type { Queryable } from '../../shared/db';
-import type { ItemSummary, JobCounts, JobItem, JobRecord, JobSearchParams, LeasedItem, NewItem, StoredJobStatus } from './job.model';
+import type { ItemSummary, JobCounts, JobItem, JobKind, JobRecord, JobSearchParams, LeasedItem, NewItem, StoredJobStatus } from './job.model';
 
 /** Serialises job submissions of one key (with the key id's hash), so the per-key limit of active jobs holds exactly. */
 const SUBMIT_LOCK_KEY = 740_633_215;
 
 interface JobRow {
   id: string;
+  kind: JobKind;
   organization: string;
   key_id: string;
   purpose: string;
@@ -36,6 +37,7 @@ const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 const toJob = (r: JobRow): JobRecord => ({
   id: r.id,
+  kind: r.kind,
   organization: r.organization,
   keyId: r.key_id,
   purpose: r.purpose,
@@ -61,7 +63,7 @@ const toItem = (r: ItemRow): JobItem => ({
   finishedAt: iso(r.finished_at),
 });
 
-/** The SQL of screening jobs and the queue of their items (migration 0150). */
+/** The SQL of screening jobs and the queue of their items (migrations 0150, 0200). */
 export function createJobRepo() {
   return {
     /** Run in the submission's transaction: takes the key's submission lock, then counts its queued jobs. */
@@ -81,9 +83,9 @@ export function createJobRepo() {
     async insert(tx: Queryable, job: Omit<JobRecord, 'status' | 'itemsTotal' | 'startedAt' | 'finishedAt'>, items: NewItem[]): Promise<void> {
       const pending = items.some((i) => !i.error);
       await tx.query(
-        `INSERT INTO screening_job (id, organization, key_id, purpose, case_ref, params, status, items_total, created_at, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [job.id, job.organization, job.keyId, job.purpose, job.caseRef, JSON.stringify(job.params), pending ? 'queued' : 'done', items.length, job.createdAt, pending ? null : job.createdAt],
+        `INSERT INTO screening_job (id, kind, organization, key_id, purpose, case_ref, params, status, items_total, created_at, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [job.id, job.kind, job.organization, job.keyId, job.purpose, job.caseRef, JSON.stringify(job.params), pending ? 'queued' : 'done', items.length, job.createdAt, pending ? null : job.createdAt],
       );
       // One statement per 1000 items (parameter arrays, never SQL built from values).
       for (let from = 0; from < items.length; from += 1000) {
@@ -149,7 +151,7 @@ export function createJobRepo() {
      * taken over with a fresh lease id, which the old holder can no longer record under. Marks the job started.
      */
     async claim(db: Queryable, leaseMs: number): Promise<LeasedItem | null> {
-      const r = await db.query<{ job_id: string; seq: number; lease_id: string; stored_file: string | null; attempts: number; organization: string; key_id: string; purpose: string; case_ref: string; params: JobSearchParams }>(
+      const r = await db.query<{ job_id: string; seq: number; lease_id: string; stored_file: string | null; attempts: number; kind: JobKind; organization: string; key_id: string; purpose: string; case_ref: string; params: JobSearchParams }>(
         `WITH next AS (
            SELECT i.job_id, i.seq FROM screening_job_item i JOIN screening_job j ON j.id = i.job_id
             WHERE i.status = 'pending' AND j.status = 'queued' AND (i.lease_until IS NULL OR i.lease_until <= clock_timestamp())
@@ -163,12 +165,25 @@ export function createJobRepo() {
          ), started AS (
            UPDATE screening_job j SET started_at = clock_timestamp() FROM taken WHERE j.id = taken.job_id AND j.started_at IS NULL RETURNING j.id
          )
-         SELECT t.*, j.organization, j.key_id, j.purpose, j.case_ref, j.params FROM taken t JOIN screening_job j ON j.id = t.job_id`,
+         SELECT t.*, j.kind, j.organization, j.key_id, j.purpose, j.case_ref, j.params FROM taken t JOIN screening_job j ON j.id = t.job_id`,
         [leaseMs],
       );
       const x = r.rows[0];
       if (!x) return null;
-      return { jobId: x.job_id, seq: x.seq, leaseId: x.lease_id, storedFile: x.stored_file, attempts: x.attempts, job: { organization: x.organization, keyId: x.key_id, purpose: x.purpose, caseRef: x.case_ref, params: x.params } };
+      return { jobId: x.job_id, seq: x.seq, leaseId: x.lease_id, storedFile: x.stored_file, attempts: x.attempts, job: { kind: x.kind, organization: x.organization, keyId: x.key_id, purpose: x.purpose, caseRef: x.case_ref, params: x.params } };
+    },
+
+    /**
+     * Extends the lease of an item still being searched (a long clip outlasts SCREENING_JOB_LEASE_MS); false when the lease is
+     * no longer this caller's (taken over, or the job was cancelled).
+     */
+    async renew(db: Queryable, it: { jobId: string; seq: number; leaseId: string; leaseMs: number }): Promise<boolean> {
+      const r = await db.query(
+        `UPDATE screening_job_item SET lease_until = clock_timestamp() + $4 * interval '1 millisecond'
+          WHERE job_id = $1 AND seq = $2 AND lease_id = $3 AND status = 'pending'`,
+        [it.jobId, it.seq, it.leaseId, it.leaseMs],
+      );
+      return r.rowCount === 1;
     },
 
     /** The item searched, recorded by the holder of `leaseId` only (false: the lease is no longer this caller's). */

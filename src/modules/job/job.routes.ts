@@ -6,6 +6,7 @@ import { CaseRefRequiredError, PurposeRequiredError } from '../../shared/errors'
 import { principalOf, requireRole } from '../../platform/http/auth';
 import type { OpenApi } from '../../platform/http/openapi';
 import { uuidParam } from '../../platform/http/fields';
+import { requireVideo, videoUpload } from '../../platform/http/upload';
 import { parse } from '../../platform/http/validate';
 import type { JobService } from './job.service';
 import type { JobFiles } from './job-files';
@@ -16,7 +17,7 @@ import * as s from './job.dto';
 const JOB_ID = Symbol('jobId');
 type WithJobId = Request & { [JOB_ID]?: string };
 
-export function jobsRouter(deps: { jobs: JobService; files: JobFiles; limits: JobUploadLimits }, openapi: OpenApi): Router {
+export function jobsRouter(deps: { jobs: JobService; files: JobFiles; limits: JobUploadLimits; videoBytes: number }, openapi: OpenApi): Router {
   const { jobs } = deps;
   const r = Router();
 
@@ -49,6 +50,34 @@ export function jobsRouter(deps: { jobs: JobService; files: JobFiles; limits: Jo
         await deps.files.removeJob(id);
         throw e;
       }
+    },
+  );
+
+  r.post(
+    '/video',
+    requireRole('searcher'),
+    // No decoder, or a key at its limit: refused before the clip is read.
+    async (req, _res, next) => {
+      try {
+        jobs.requireVideo();
+        await jobs.checkActiveLimit(principalOf(req));
+        next();
+      } catch (e) {
+        next(e);
+      }
+    },
+    videoUpload(deps.videoBytes),
+    async (req, res) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const missing = ['purpose', 'caseRef'].filter((k) => typeof body[k] !== 'string' || !(body[k] as string).trim());
+      if (missing.includes('purpose')) throw new PurposeRequiredError(missing);
+      if (missing.length) throw new CaseRefRequiredError();
+      const { clientRef, ...f } = parse(s.videoJobFields, body);
+      const video = requireVideo(req);
+      const fileName = (req as Request & { file?: Express.Multer.File }).file?.originalname?.slice(0, 255) || null;
+      const id = randomUUID();
+      const params = { ...f, topK: f.topK ?? (f.mode === 'screening' ? 5 : 20) };
+      res.status(202).location(`/v1/jobs/${id}`).json(await jobs.createVideo(principalOf(req), { id, params, video, fileName, clientRef: clientRef ?? null }));
     },
   );
 
@@ -104,6 +133,24 @@ export function jobsRouter(deps: { jobs: JobService; files: JobFiles; limits: Jo
         400: `${reason}; PURPOSE_NOT_ALLOWED: the purpose policy refuses the purpose; UNKNOWN_WATCHLIST: a named watchlist the caller cannot search; VALIDATION_FAILED: no photo, a manifest that is not NDJSON or CSV (no rows, no \`file\` column, not UTF-8), or any other field`,
         413: 'PAYLOAD_TOO_LARGE: more than SCREENING_JOB_MAX_ITEMS photos (or manifest rows), over SCREENING_JOB_MAX_BYTES in all, or a manifest over SCREENING_JOB_MANIFEST_MAX_BYTES; nothing is kept',
         429: 'RATE_LIMITED: too many requests, or this key has SCREENING_JOB_MAX_ACTIVE_PER_KEY jobs queued or running (Retry-After)',
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/jobs/video',
+      summary:
+        'Search a video clip in the background (docs/video.md): the multipart `video` and the fields of POST /v1/searches/video (purpose and caseRef required), plus an optional `clientRef`. The clip is checked now as its search would check it (purpose policy, named watchlists, then the decoder\'s probe: container, video stream, VIDEO_MAX_SECONDS, VIDEO_MAX_PIXELS), so a bad clip is refused here with the code the synchronous route gives; then it waits under SCREENING_JOB_DIR and is searched by the screening job runner, as one POST /v1/searches/video by this key (stored, audited, reviewed like it). The job has one item; GET /v1/jobs/{id} shows its progress and GET /v1/jobs/{id}/results the search (faces[i] is track i). The clip is removed once its item is final. Counts toward SCREENING_JOB_MAX_ACTIVE_PER_KEY.',
+      roles: ['searcher'],
+      multipart: s.videoJobFields,
+      file: { name: 'video', description: 'MP4, MOV, 3GP, Matroska or WebM (detected from the content), up to VIDEO_MAX_BYTES' },
+      responses: { 202: { description: 'The job, queued; Location names it', schema: s.jobView } },
+      errors: {
+        400: `${reason}; PURPOSE_NOT_ALLOWED: the purpose policy refuses the purpose; UNKNOWN_WATCHLIST: a named watchlist the caller cannot search; VALIDATION_FAILED: no \`video\` file, an empty one, or any other field`,
+        413: 'PAYLOAD_TOO_LARGE: the video is over VIDEO_MAX_BYTES; nothing is kept',
+        415: 'UNSUPPORTED_MEDIA_TYPE: not a video this service reads (unreadable, truncated or corrupt container, another format)',
+        422: 'VIDEO_NO_VIDEO_STREAM: no video stream (audio only); VIDEO_TOO_LONG: over VIDEO_MAX_SECONDS; VIDEO_TOO_LARGE: frames over VIDEO_MAX_PIXELS; VIDEO_DECODE_TIMEOUT, VIDEO_MEMORY_LIMIT: the probe ran over its bounds. Refusals found only while decoding (VIDEO_UNPROCESSABLE, NO_FACE) fail the item with that code instead',
+        429: 'RATE_LIMITED: too many requests, or this key has SCREENING_JOB_MAX_ACTIVE_PER_KEY jobs queued or running (Retry-After)',
+        501: 'DECODER_UNAVAILABLE: no video decoder (ffmpeg and ffprobe) was found at start',
       },
     },
     { method: 'get', path: '/v1/jobs', summary: "The organization's screening jobs, newest first, with their progress", roles: ['searcher', 'reviewer', 'auditor'], query: s.listQuery, responses: { 200: { description: 'Jobs', schema: z.object({ items: z.array(s.jobView) }) } } },

@@ -3,7 +3,7 @@ import { canSeeOrganization, type Principal } from '../../shared/principal';
 import { ConflictError, NotFoundError, RateLimitedError, ValidationError } from '../../shared/errors';
 import { actorOf, type AuditLog } from '../audit/audit.model';
 import { mapStoredSearch, type SearchParams, type SearchRunner } from '../search/search.model';
-import { ITEM_ERRORS, type JobCounts, type JobItem, type JobRecord, type JobSearchParams, type JobStatus, type NewItem } from './job.model';
+import { ITEM_ERRORS, type JobCounts, type JobItem, type JobKind, type JobRecord, type JobSearchParams, type JobStatus, type NewItem } from './job.model';
 import type { JobRepo } from './job.repo';
 import type { JobFiles } from './job-files';
 import { ManifestError, parseManifest } from './manifest';
@@ -15,6 +15,9 @@ export interface UploadedPhoto {
   /** Over MAX_UPLOAD_BYTES: nothing of it was kept; its item fails with PAYLOAD_TOO_LARGE. */
   oversized: boolean;
 }
+
+/** The clip of a video job under its folder (job-files.ts). */
+const VIDEO_FILE = 'clip.video';
 
 /** Retry-After of a refused submission when the key has the most jobs it may have running. */
 const ACTIVE_LIMIT_RETRY_SECONDS = 60;
@@ -74,6 +77,30 @@ export function createJobService(d: {
     return items;
   }
 
+  /** The job and its items stored and audited in one transaction, under the key's submission lock and active-job limit. */
+  async function insertJob(p: Principal, id: string, kind: JobKind, searchParams: SearchParams, items: NewItem[]): Promise<void> {
+    const { purpose, caseRef, federation: _none, ...params } = searchParams;
+    const jobParams: JobSearchParams = params;
+    const createdAt = now().toISOString();
+    await db.transaction(async (tx) => {
+      const active = await repo.lockActive(tx, p.keyId);
+      if (active >= d.limits.maxActivePerKey) throw tooMany(active);
+      await repo.insert(tx, { id, kind, organization: p.organization, keyId: p.keyId, purpose, caseRef, params: jobParams, createdAt }, items);
+      await audit.append(tx, {
+        type: 'screening_job.created',
+        actor: actorOf(p),
+        payload: { jobId: id, kind, purpose, caseRef, mode: jobParams.mode, items: items.length, refusedAtSubmission: items.filter((i) => i.error).length, watchlists: jobParams.watchlists ?? null },
+      }, new Date(createdAt));
+    });
+  }
+
+  /** A job just stored: this instance's runner is woken, and the job is answered as GET /v1/jobs/{id} shows it. */
+  async function submitted(id: string) {
+    d.onSubmitted?.();
+    const job = (await repo.get(db, id))!;
+    return view(job, await repo.counts(db, job.id));
+  }
+
   function statusOf(job: JobRecord): JobStatus {
     return job.status === 'queued' && job.startedAt ? 'running' : job.status;
   }
@@ -89,6 +116,7 @@ export function createJobService(d: {
     const rate = job.startedAt && finished >= 2 ? finished / seconds : null;
     return {
       id: job.id,
+      kind: job.kind,
       status: statusOf(job),
       purpose: job.purpose,
       caseRef: job.caseRef,
@@ -124,6 +152,9 @@ export function createJobService(d: {
   }
 
   return {
+    /** POST /v1/jobs/video's refusal before its upload is read: 501 DECODER_UNAVAILABLE where no decoder was found at start. */
+    requireVideo: () => d.searches.requireVideo(),
+
     /** The route's early refusal, before an upload of a key at its limit is read (the authoritative check is in `create`). */
     async checkActiveLimit(p: Principal): Promise<void> {
       const active = await repo.activeCount(db, p.keyId);
@@ -140,19 +171,7 @@ export function createJobService(d: {
         if (input.photos.length === 0) throw new ValidationError('A screening job needs at least one photo in the multipart field `images`.', [{ path: 'images', message: 'required' }]);
         await d.searches.precheck(p, input.params);
         const items = itemsOf(input.photos, input.manifest);
-        const { purpose, caseRef, federation: _none, ...params } = input.params;
-        const jobParams: JobSearchParams = params;
-        const createdAt = now().toISOString();
-        await db.transaction(async (tx) => {
-          const active = await repo.lockActive(tx, p.keyId);
-          if (active >= d.limits.maxActivePerKey) throw tooMany(active);
-          await repo.insert(tx, { id: input.id, organization: p.organization, keyId: p.keyId, purpose, caseRef, params: jobParams, createdAt }, items);
-          await audit.append(tx, {
-            type: 'screening_job.created',
-            actor: actorOf(p),
-            payload: { jobId: input.id, purpose, caseRef, mode: jobParams.mode, items: items.length, refusedAtSubmission: items.filter((i) => i.error).length, watchlists: jobParams.watchlists ?? null },
-          }, new Date(createdAt));
-        });
+        await insertJob(p, input.id, 'photos', input.params, items);
         // Photos of items that failed at submission (not in the manifest, too large) are not kept.
         const kept = new Set(items.filter((i) => !i.error && i.storedFile).map((i) => i.storedFile));
         for (const ph of input.photos) if (!kept.has(ph.storedFile)) await files.remove(input.id, ph.storedFile);
@@ -162,9 +181,27 @@ export function createJobService(d: {
         await files.removeJob(input.id);
         throw e;
       }
-      d.onSubmitted?.();
-      const job = (await repo.get(db, input.id))!;
-      return view(job, await repo.counts(db, job.id));
+      return submitted(input.id);
+    },
+
+    /**
+     * A video job (POST /v1/jobs/video): the clip checked as its search would check it before any frame is decoded (purpose
+     * policy, named watchlists, then the decoder's probe and limits: a bad clip is refused now with the code the synchronous
+     * route gives), kept under the job's folder, and one item made of it, stored and audited in one transaction. The clip is
+     * removed once the item is final, or at once when the submission is refused.
+     */
+    async createVideo(p: Principal, input: { id: string; params: SearchParams; video: Buffer; fileName: string | null; clientRef: string | null }) {
+      try {
+        d.searches.requireVideo();
+        await d.searches.precheck(p, input.params);
+        await d.searches.probeVideo(input.video);
+        await files.write(input.id, VIDEO_FILE, input.video);
+        await insertJob(p, input.id, 'video', input.params, [{ clientRef: input.clientRef, fileName: input.fileName, storedFile: VIDEO_FILE, error: null }]);
+      } catch (e) {
+        await files.removeJob(input.id);
+        throw e;
+      }
+      return submitted(input.id);
     },
 
     async get(p: Principal, id: string) {

@@ -71,7 +71,7 @@ export function createJobWorker(d: {
     await repo.fail(db, { ...mine(item), code, message });
   }
 
-  /** One item: searched and recorded, refused and recorded, or given back for a later attempt. */
+  /** One item (a photo, or a video job's clip): searched and recorded, refused and recorded, or given back for a later attempt. */
   async function runItem(item: LeasedItem): Promise<void> {
     const p = await principalOf(item);
     if (!p) return failOutright(item, ITEM_ERRORS.KEY_REVOKED, 'The API key that submitted this job was revoked or no longer has the searcher role; the item was not searched.');
@@ -84,8 +84,12 @@ export function createJobWorker(d: {
       return retryOrFail(item, `the photo could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
     const { purpose, caseRef, params } = { ...item.job };
+    const run = item.job.kind === 'video' ? d.searches.searchVideo : d.searches.search;
+    // The lease is renewed while the item is searched (a long clip outlasts SCREENING_JOB_LEASE_MS); a renewal that finds the
+    // lease gone (taken over, or the job cancelled) changes nothing here: recording under it will fail and nothing is stored.
+    const heartbeat = setInterval(() => void repo.renew(db, { ...mine(item), leaseMs: d.leaseMs }).catch(() => undefined), Math.max(500, Math.floor(d.leaseMs / 3)));
     try {
-      await d.searches.search(p, photo, { ...params, purpose, caseRef }, {
+      await run(p, photo, { ...params, purpose, caseRef }, {
         audit: { job: { id: item.jobId, item: item.seq } },
         within: async (tx, stored) => {
           if (!(await repo.complete(tx, { ...mine(item), searchId: stored.searchId, summary: summaryOf(stored) }))) throw new LeaseLostError();
@@ -102,6 +106,8 @@ export function createJobWorker(d: {
       // A refusal of the photo (4xx) was recorded with its search.failed event; anything else is the service's and retried.
       if (e instanceof AppError && e.status < 500) return;
       return retryOrFail(item, e instanceof AppError ? `${e.code}: ${e.message}` : 'an internal error');
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 

@@ -380,9 +380,16 @@ export interface SearchHooks {
   onRefused?: (tx: Queryable, refusal: { code: string; message: string; details?: unknown }) => Promise<void>;
 }
 
-/** What a screening job needs of the search module (search.service.ts implements it): the search of POST /v1/searches. */
+/**
+ * What a screening job needs of the search module (search.service.ts implements it): the search of POST /v1/searches, and for
+ * a video job that of POST /v1/searches/video with the probe that refuses a bad clip at submission.
+ */
 export interface SearchRunner extends SearchReader {
   search(p: Principal, image: Buffer, params: SearchParams, hooks?: SearchHooks): Promise<ShownSearchResult>;
+  searchVideo(p: Principal, video: Buffer, params: SearchParams, hooks?: SearchHooks): Promise<ShownSearchResult>;
+  /** Throws 501 DECODER_UNAVAILABLE without a decoder. */
+  requireVideo(): void;
+  probeVideo(video: Buffer): Promise<unknown>;
   /** The purpose policy and named watchlists checked as a search checks them, with no photo (throws the search's errors). */
   precheck(p: Principal, params: SearchParams): Promise<void>;
 }

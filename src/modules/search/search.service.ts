@@ -395,7 +395,7 @@ export function createSearchService(d: SearchServiceDeps) {
    * best-quality face of each track is one probe face of an ordinary search (stored, reviewed, counted and its chip kept as
    * any probe face), with the track's time range added. The clip itself is never kept; its SHA-256 is the probe's.
    */
-  async function runVideo(p: Principal, video: Buffer, params: SearchParams) {
+  async function runVideo(p: Principal, video: Buffer, params: SearchParams, hooks: SearchHooks = {}) {
     const dec = decoder();
     await d.purposes.check(p, params.purpose);
     const named = await resolveNamed(p, params);
@@ -436,7 +436,7 @@ export function createSearchService(d: SearchServiceDeps) {
       tracks: tracks.length,
     };
     const interval = 1 / decoded.sampleFps;
-    return runSearch(p, engine, analyzed, params, named, undefined, {
+    return runSearch(p, engine, analyzed, params, named, hooks.within, {
       faces: tracks.map((t) => ({
         track: {
           startSeconds: t.startSeconds,
@@ -446,7 +446,7 @@ export function createSearchService(d: SearchServiceDeps) {
         },
       })),
       result: { video: clip },
-      audit: { video: clip },
+      audit: { video: clip, ...hooks.audit },
     });
   }
 
@@ -581,9 +581,15 @@ export function createSearchService(d: SearchServiceDeps) {
     /** Whether POST /v1/searches/video can run here (a decoder was found at start); throws 501 DECODER_UNAVAILABLE if not. */
     requireVideo: () => void decoder(),
 
-    /** POST /v1/searches/video: refused attempts are audited as `search.failed` like a still's (the clip's SHA-256 only). */
-    searchVideo: (p: Principal, video: Buffer, params: SearchParams) =>
-      audited('search', p, video, params, { mode: params.mode, watchlists: params.watchlists ?? null, video: true }, () => runVideo(p, video, params)),
+    /**
+     * POST /v1/searches/video, and the clip of a video job: refused attempts are audited as `search.failed` like a still's (the
+     * clip's SHA-256 only). `hooks` as for `search`.
+     */
+    searchVideo: (p: Principal, video: Buffer, params: SearchParams, hooks: SearchHooks = {}) =>
+      audited('search', p, video, params, { mode: params.mode, watchlists: params.watchlists ?? null, video: true, ...hooks.audit }, () => runVideo(p, video, params, hooks), hooks.onRefused),
+
+    /** A video job's clip at submission: the decoder's probe and limits (501 without a decoder; the route's 4xx otherwise). */
+    probeVideo: (video: Buffer) => decoder().probe(video),
 
     verify: (p: Principal, image: Buffer, subjectId: string, ctx: { purpose: string; caseRef: string }) =>
       audited('verify', p, image, ctx, { mode: 'verify', subjectId }, () => runVerify(p, image, subjectId, ctx)),

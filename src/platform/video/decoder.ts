@@ -211,28 +211,44 @@ export function createFfmpegDecoder(opts: { ffmpegPath: string; ffprobePath: str
     : ['-filter_complex', `[0:v:0]${fixed}[fo]`, '-map', '[fo]', ...image(maxFrames, 'frame-%06d.jpg')];
   const readLog = (p: string) => readFile(p, 'utf8').then((t) => t.slice(0, 8 * 1024 * 1024), () => '');
 
+  /** ffprobe on the clip's file: its container, stream and size, checked against the limits (the API's 4xx errors). */
+  async function probeFile(input: string, deadline: number): Promise<VideoInfo> {
+    const probe = await run(opts.ffprobePath, ['-v', 'error', '-hide_banner', '-print_format', 'json', '-show_format', '-show_streams', input], deadline, { limit });
+    if (probe.timedOut) throw new VideoDecodeTimeoutError(limits.timeoutMs);
+    if (probe.code !== 0 && limit && isMemoryFailure(probe)) throw new VideoMemoryLimitError(limit.bytes);
+    if (probe.code !== 0) throw new UnsupportedMediaTypeError('The upload is not a decodable video (MP4, MOV, WebM): the container could not be read (truncated or corrupt?).');
+    let parsed: ProbeJson;
+    try {
+      parsed = JSON.parse(probe.stdout.toString('utf8')) as ProbeJson;
+    } catch {
+      throw new UnsupportedMediaTypeError('The upload is not a decodable video (MP4, MOV, WebM).');
+    }
+    return checkProbe(parsed, limits);
+  }
+
+  /** The clip written to a temporary folder of its own (owner-only), `fn` run on it, the folder removed whatever happens. */
+  async function withClip<T>(video: Buffer, fn: (input: string, dir: string) => Promise<T>): Promise<T> {
+    if (video.length === 0) throw new ValidationError('The uploaded `video` file is empty (0 bytes).', [{ path: 'video', message: 'the file is empty' }]);
+    const dir = await mkdtemp(path.join(opts.tempDir ?? tmpdir(), 'facematch-video-'));
+    try {
+      const input = path.join(dir, 'input');
+      await writeFile(input, video, { mode: 0o600 });
+      return await fn(input, dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   return {
     name: `ffmpeg ${opts.version ?? ''}`.trim(),
     limits: { maxSeconds: limits.maxSeconds, maxPixels: limits.maxPixels, sampleFps: limits.sampleFps },
 
-    async frames(video: Buffer): Promise<VideoFrames> {
-      if (video.length === 0) throw new ValidationError('The uploaded `video` file is empty (0 bytes).', [{ path: 'video', message: 'the file is empty' }]);
-      const deadline = Date.now() + limits.timeoutMs;
-      const dir = await mkdtemp(path.join(opts.tempDir ?? tmpdir(), 'facematch-video-'));
-      try {
-        const input = path.join(dir, 'input');
-        await writeFile(input, video, { mode: 0o600 });
-        const probe = await run(opts.ffprobePath, ['-v', 'error', '-hide_banner', '-print_format', 'json', '-show_format', '-show_streams', input], deadline, { limit });
-        if (probe.timedOut) throw new VideoDecodeTimeoutError(limits.timeoutMs);
-        if (probe.code !== 0 && limit && isMemoryFailure(probe)) throw new VideoMemoryLimitError(limit.bytes);
-        if (probe.code !== 0) throw new UnsupportedMediaTypeError('The upload is not a decodable video (MP4, MOV, WebM): the container could not be read (truncated or corrupt?).');
-        let parsed: ProbeJson;
-        try {
-          parsed = JSON.parse(probe.stdout.toString('utf8')) as ProbeJson;
-        } catch {
-          throw new UnsupportedMediaTypeError('The upload is not a decodable video (MP4, MOV, WebM).');
-        }
-        const info = checkProbe(parsed, limits);
+    probe: (video: Buffer) => withClip(video, (input) => probeFile(input, Date.now() + limits.timeoutMs)),
+
+    frames: (video: Buffer): Promise<VideoFrames> =>
+      withClip(video, async (input, dir) => {
+        const deadline = Date.now() + limits.timeoutMs;
+        const info = await probeFile(input, deadline);
         // Relative output names (cwd = the folder): the metadata filter's file= needs no escaping of the folder's path.
         const args = ['-nostdin', '-hide_banner', '-v', 'error', '-xerror', '-threads', '2', '-t', String(limits.maxSeconds), '-i', input, ...outputs];
         const dec = await run(opts.ffmpegPath, args, deadline, { maxStdout: 64 * 1024, cwd: dir, limit });
@@ -260,9 +276,6 @@ export function createFfmpegDecoder(opts: { ffmpegPath: string; ffprobePath: str
           frames.push({ seconds: m.seconds, sceneChange: m.sceneChange, sampledAt: m.source, jpeg: await readFile(path.join(dir, file)) });
         }
         return { info, sampleFps: limits.sampleFps, sceneFrames: frames.filter((f) => f.sampledAt === 'scene').length, frames };
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
+      }),
   };
 }
