@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
-import { CaseRefRequiredError, PurposeRequiredError } from '../../shared/errors';
 import { principalOf, requireRole } from '../../platform/http/auth';
 import type { OpenApi } from '../../platform/http/openapi';
 import { uuidParam } from '../../platform/http/fields';
 import { requireVideo, videoUpload } from '../../platform/http/upload';
-import { parse } from '../../platform/http/validate';
+import { parse, requirePurpose } from '../../platform/http/validate';
 import type { JobService } from './job.service';
 import type { JobFiles } from './job-files';
 import { jobUpload, uploadedParts, type JobUploadLimits } from './job-upload';
@@ -38,11 +37,8 @@ export function jobsRouter(deps: { jobs: JobService; files: JobFiles; limits: Jo
     async (req, res) => {
       const id = (req as WithJobId)[JOB_ID]!;
       try {
-        const body = (req.body ?? {}) as Record<string, unknown>;
-        const missing = ['purpose', 'caseRef'].filter((k) => typeof body[k] !== 'string' || !(body[k] as string).trim());
-        if (missing.includes('purpose')) throw new PurposeRequiredError(missing);
-        if (missing.length) throw new CaseRefRequiredError();
-        const f = parse(s.jobFields, body);
+        requirePurpose(req);
+        const f = parse(s.jobFields, req.body);
         const { photos, manifest } = await uploadedParts(req);
         const params = { ...f, topK: f.topK ?? (f.mode === 'screening' ? 5 : 20) };
         res.status(202).location(`/v1/jobs/${id}`).json(await jobs.create(principalOf(req), { id, params, photos, manifest }));
@@ -68,11 +64,8 @@ export function jobsRouter(deps: { jobs: JobService; files: JobFiles; limits: Jo
     },
     videoUpload(deps.videoBytes),
     async (req, res) => {
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const missing = ['purpose', 'caseRef'].filter((k) => typeof body[k] !== 'string' || !(body[k] as string).trim());
-      if (missing.includes('purpose')) throw new PurposeRequiredError(missing);
-      if (missing.length) throw new CaseRefRequiredError();
-      const { clientRef, ...f } = parse(s.videoJobFields, body);
+      requirePurpose(req);
+      const { clientRef, ...f } = parse(s.videoJobFields, req.body);
       const video = requireVideo(req);
       const fileName = (req as Request & { file?: Express.Multer.File }).file?.originalname?.slice(0, 255) || null;
       const id = randomUUID();

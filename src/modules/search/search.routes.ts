@@ -1,7 +1,6 @@
 import type { Request } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
-import { CaseRefRequiredError, PurposeRequiredError } from '../../shared/errors';
 import type { SearchParams, SearchService } from './search.service';
 import { mapSearchListItem, mapSearchResult, mapStoredSearch, type FederatedSearch } from './search.model';
 import type { ProbeFaceService } from './probe-face.service';
@@ -10,15 +9,7 @@ import type { OpenApi } from '../../platform/http/openapi';
 import * as s from './search.dto';
 import { uuidParam } from '../../platform/http/fields';
 import { imageUpload, requireImage, requireVideo, videoUpload } from '../../platform/http/upload';
-import { parse } from '../../platform/http/validate';
-
-/** `purpose` and `caseRef` are checked before anything else: no search runs without a stated reason. */
-function requirePurpose(req: Request) {
-  const body = (req.body ?? {}) as Record<string, unknown>;
-  const missing = ['purpose', 'caseRef'].filter((k) => typeof body[k] !== 'string' || !(body[k] as string).trim());
-  if (missing.includes('purpose')) throw new PurposeRequiredError(missing);
-  if (missing.length) throw new CaseRefRequiredError();
-}
+import { parse, requirePurpose } from '../../platform/http/validate';
 
 /** The search parameters of a still's or a video's form fields (topK defaults by mode). */
 function paramsOf(f: z.output<typeof s.videoSearchFields>): SearchParams {

@@ -1,5 +1,6 @@
+import type { Request } from 'express';
 import type { z } from 'zod';
-import { ValidationError } from '../../shared/errors';
+import { CaseRefRequiredError, PurposeRequiredError, ValidationError } from '../../shared/errors';
 
 // A lone UTF-16 surrogate (not part of a pair), which no UTF-8 text column can store.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -39,4 +40,15 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S
     );
   }
   return r.data;
+}
+
+/**
+ * `purpose` and `caseRef` of a search's form (POST /v1/searches, its video sibling, screening and video jobs), checked before
+ * anything else: no search runs without a stated reason. PURPOSE_REQUIRED names every missing one; CASE_REF_REQUIRED otherwise.
+ */
+export function requirePurpose(req: Request): void {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const missing = ['purpose', 'caseRef'].filter((k) => typeof body[k] !== 'string' || !(body[k] as string).trim());
+  if (missing.includes('purpose')) throw new PurposeRequiredError(missing);
+  if (missing.length) throw new CaseRefRequiredError();
 }
